@@ -1,0 +1,161 @@
+"""Typed configuration shared by the CLI and the Python API.
+
+A config file (TOML or YAML) and the CLI's flags map onto the same dataclass
+fields; unknown keys and wrong types are errors that name the field.
+
+Example:
+    >>> cfg = TrainConfig.from_dict({"data": "builtin:digits", "epochs": 3})
+    >>> cfg.epochs, cfg.lr
+    (3, 'auto')
+    >>> TrainConfig.from_dict({"data": "x", "epoch": 3})
+    Traceback (most recent call last):
+    ...
+    deepdojo.errors.ConfigError: epoch: unknown config key (fix: did you mean 'epochs'?)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from deepdojo.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """Everything needed to reproduce one training run."""
+
+    data: str = ""
+    arch: str = "auto"  # a registered model name; "auto" picks one for the data
+    epochs: int = 5
+    lr: float | Literal["auto"] = "auto"  # "auto": the LR finder's suggestion
+    batch_size: int = 64
+    size: int | None = None  # image side in pixels; None keeps a uniform native size
+    seed: int = 0
+    out: str = "runs"
+    name: str | None = None
+    resume: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    opt: Literal["sgd", "rmsprop", "adam", "adamw"] = "adamw"
+    weight_decay: float = 0.01
+    momentum: float = 0.9
+    schedule: Literal["one_cycle", "constant", "cosine", "step", "exponential"] = "one_cycle"
+    warmup_pct: float = 0.0
+    valid_pct: float = 0.2
+    augment: Literal["auto", "none", "light", "default"] = "auto"
+    bf16: bool = False
+    deterministic: bool = False
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str | None = None) -> "TrainConfig":
+        """Build a config, rejecting unknown keys and values of the wrong type."""
+        return cls(**validate_fields(cls, values, source))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainConfig":
+        """Read a TOML or YAML file (``[train]`` table optional)."""
+        return cls.from_dict(read_config_file(path), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def merged(self, **overrides: Any) -> "TrainConfig":
+        """A copy with ``overrides`` applied (validated like a file)."""
+        values = self.to_dict()
+        values.update(validate_fields(type(self), overrides, None))
+        return type(self)(**values)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse TOML (``.toml``) or YAML (``.yaml``/``.yml``) into a dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config file not found", where=str(path), fix="check the path")
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        if path.suffix == ".toml":
+            values = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        elif path.suffix == ".json":
+            values = json.loads(text)
+        else:
+            raise ConfigError("unknown config format", where=str(path), fix="use .toml, .yaml or .json")
+    except ConfigError:
+        raise
+    except Exception as exc:  # parser errors carry line numbers; keep them on one line
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"cannot parse config: {first}", where=str(path), fix="fix the syntax") from None
+    if not isinstance(values, dict):
+        raise ConfigError("config must be a mapping of keys to values", where=str(path))
+    if set(values) == {"train"} and isinstance(values["train"], dict):
+        values = values["train"]
+    return values
+
+
+def validate_fields(cls: type, values: dict[str, Any], source: str | None) -> dict[str, Any]:
+    """Check ``values`` against ``cls``'s fields; return them coerced (int -> float)."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    out = {}
+    for key, value in values.items():
+        where = f"{source}: {key}" if source else key
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            fix = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(sorted(known))}"
+            raise ConfigError("unknown config key", where=where, fix=fix)
+        ok, coerced = _coerce(value, hints[key])
+        if not ok:
+            raise ConfigError(
+                f"expected {_describe(hints[key])}, got {value!r}", where=where, fix="change the value"
+            )
+        out[key] = coerced
+    return out
+
+
+def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            ok, v = _coerce(value, arg)
+            if ok:
+                return True, v
+        return False, value
+    if origin is Literal:
+        return value in typing.get_args(tp), value
+    if tp is type(None):
+        return value is None, value
+    if origin is dict or tp is dict:
+        return isinstance(value, dict), value
+    if tp is bool:
+        return isinstance(value, bool), value
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, float(value)
+        return False, value
+    if tp is str:
+        return isinstance(value, str), value
+    return isinstance(value, tp), value
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(tp))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))

@@ -1,0 +1,105 @@
+"""Built-in datasets that need no network: ``builtin:NAME``.
+
+Example:
+    >>> data = load_builtin("xor", seed=0)
+    >>> data.task, data.classes, data.input_shape
+    ('classification', ['0', '1'], (2,))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepdojo.data.core import Data
+from deepdojo.errors import DataError
+
+
+def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits as uint8 images ``(1797, 1, 8, 8)`` in 0..255 and labels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)[:, None]  # 0..16 -> 0..255
+    return x, d.target.astype(np.int64)
+
+
+def xor_arrays(n: int = 400, seed: int = 0, noise: float = 0.1):
+    """Four noisy clusters at the corners of a square; label = x > 0 XOR y > 0."""
+    rng = np.random.default_rng(seed)
+    corners = rng.integers(0, 2, size=(n, 2))
+    x = (corners * 2 - 1) + rng.normal(0, noise, size=(n, 2))
+    return x.astype(np.float32), (corners[:, 0] ^ corners[:, 1]).astype(np.int64)
+
+
+def spirals_arrays(n: int = 600, seed: int = 0, noise: float = 0.05):
+    """Two interleaved spirals (1.5 turns each): not separable by any line."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    t = rng.uniform(0.1, 1.0, n) * 3 * np.pi
+    r = t / (3 * np.pi)
+    x = np.stack([r * np.cos(t + np.pi * y), r * np.sin(t + np.pi * y)], 1) + rng.normal(0, noise, (n, 2))
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+def moons_arrays(n: int = 500, seed: int = 0, noise: float = 0.15):
+    """scikit-learn's two half moons."""
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+BUILTINS = {
+    "digits": digits_arrays,
+    "xor": xor_arrays,
+    "spirals": spirals_arrays,
+    "moons": moons_arrays,
+}
+
+
+def builtin_names() -> list[str]:
+    return sorted(BUILTINS)
+
+
+def builtin_arrays(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The raw arrays of a built-in dataset (``seed`` shapes the generated ones)."""
+    if name not in BUILTINS:
+        raise DataError(
+            f"unknown built-in dataset {name!r}", where=f"builtin:{name}", fix=f"use one of {', '.join(builtin_names())}"
+        )
+    fn = BUILTINS[name]
+    return fn() if name == "digits" else fn(seed=seed)
+
+
+def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: float = 0.2, augment: str | None = "auto") -> Data:
+    """A built-in dataset as :class:`Data` (stratified split under ``seed``).
+
+    Images (digits) get the ``light`` augmentation for ``augment="auto"``: no
+    mirroring, since a mirrored digit is not the same digit.
+    """
+    x, y = builtin_arrays(name, seed)
+    is_image = x.ndim == 4
+    if augment == "auto":
+        augment = "light" if is_image else None
+    return Data.from_tensors(
+        torch.from_numpy(x), torch.from_numpy(y), valid_pct=valid_pct, seed=seed, batch_size=batch_size,
+        augment=augment if is_image else None, name=f"builtin:{name}",
+    )
+
+
+def export_image_folder(name: str, path: str | Path) -> Path:
+    """Write an image built-in as PNGs in class subfolders (``path/<class>/<i>.png``)."""
+    from PIL import Image
+
+    x, y = builtin_arrays(name)
+    if x.ndim != 4:
+        raise DataError(f"builtin:{name} is not an image dataset", where=f"builtin:{name}", fix="use builtin:digits")
+    path = Path(path)
+    for i, (img, label) in enumerate(zip(x, y)):
+        folder = path / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img[0], mode="L").save(folder / f"{i:05d}.png")
+    return path

@@ -1,0 +1,164 @@
+"""The one object the Learner consumes: :class:`Data` (train/valid/test + what they are).
+
+Every source (image folder, CSV, arrays, built-ins) ends as a ``Data``. Plain
+PyTorch ``DataLoader``s work too (:meth:`Data.from_loaders`).
+
+Example:
+    >>> import torch
+    >>> data = Data.from_tensors(torch.randn(100, 3), torch.randint(0, 2, (100,)), seed=0)
+    >>> data.task, data.num_classes, data.input_shape, len(data.train.x), len(data.valid.x)
+    ('classification', 2, (3,), 80, 20)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+
+from deepdojo.data.augment import make_augment
+from deepdojo.data.loaders import TensorLoader
+from deepdojo.data.splits import random_split, split_hash, stratified_split
+from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
+from deepdojo.errors import DataError
+
+
+@dataclass
+class Data:
+    """Loaders for each split plus the facts a model and a report need.
+
+    ``info`` holds JSON-ready facts: ``name``, ``fingerprint`` (content hash),
+    ``split_hash``, ``transform`` (to preprocess new inputs), ``splits``.
+    """
+
+    train: Iterable
+    valid: Iterable | None = None
+    test: Iterable | None = None
+    task: str = "classification"  # or "regression"
+    classes: list[str] | None = None
+    input_shape: tuple[int, ...] | None = None  # one sample, e.g. (1, 8, 8)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int | None:
+        return len(self.classes) if self.classes is not None else None
+
+    @property
+    def is_image(self) -> bool:
+        return self.input_shape is not None and len(self.input_shape) == 3
+
+    @property
+    def on_device(self) -> bool:
+        """True when every loader yields batches already on the training device."""
+        return all(isinstance(dl, TensorLoader) for dl in self.loaders())
+
+    def loaders(self) -> list:
+        return [dl for dl in (self.train, self.valid, self.test) if dl is not None]
+
+    def to(self, device: str | torch.device) -> "Data":
+        """Move tensor-backed loaders to ``device`` (others are moved per batch)."""
+        for dl in self.loaders():
+            if isinstance(dl, TensorLoader):
+                dl.to(device)
+        return self
+
+    @classmethod
+    def from_loaders(cls, train: Iterable, valid: Iterable | None = None, **kw: Any) -> "Data":
+        """Wrap existing loaders (e.g. ``torch.utils.data.DataLoader``) unchanged."""
+        return cls(train=train, valid=valid, **kw)
+
+    @classmethod
+    def from_tensors(
+        cls,
+        x: torch.Tensor | np.ndarray,
+        y: torch.Tensor | np.ndarray,
+        *,
+        valid: tuple | None = None,
+        test: tuple | None = None,
+        splits: dict[str, np.ndarray] | None = None,
+        valid_pct: float = 0.2,
+        seed: int = 0,
+        batch_size: int = 64,
+        task: str | None = None,
+        classes: list[str] | None = None,
+        normalize: bool = True,
+        augment: str | None = None,
+        name: str = "tensors",
+        ids: list[str] | None = None,
+    ) -> "Data":
+        """Split (stratified) and wrap tensors. uint8 ``(N, C, H, W)`` is treated as images.
+
+        The split, first rule that applies: ``splits`` maps "train"/"valid"/"test"
+        to index arrays into ``x``; ``valid``/``test`` take separate ``(x, y)``
+        pairs; otherwise ``valid_pct`` of each class is held out under ``seed``.
+        """
+        x, y = torch.as_tensor(x), torch.as_tensor(y)
+        if len(x) == 0:
+            raise DataError("the dataset is empty", where=name, fix="add examples")
+        task = task or ("classification" if not y.is_floating_point() else "regression")
+        if task == "classification" and classes is None:
+            classes = [str(c) for c in range(int(y.max()) + 1)]
+        parts = {"train": (x, y)}
+        if splits is not None:
+            splits = {k: np.asarray(v, dtype=np.int64) for k, v in splits.items() if len(v)}
+            if "train" not in splits:
+                raise DataError("the training split is empty", where=name, fix="add training examples")
+            parts = {k: (x[torch.from_numpy(v)], y[torch.from_numpy(v)]) for k, v in splits.items()}
+        elif valid is None and valid_pct:
+            y_np = y.numpy()
+            tr, va = (
+                stratified_split(y_np, valid_pct, seed) if task == "classification" else random_split(len(y), valid_pct, seed)
+            )
+            parts = {"train": (x[tr], y[tr]), "valid": (x[va], y[va])}
+            splits = {"train": tr, "valid": va}
+        else:
+            splits = {"train": np.arange(len(x))}
+            if valid is not None:
+                parts["valid"] = tuple(torch.as_tensor(t) for t in valid)
+        if test is not None:
+            parts["test"] = tuple(torch.as_tensor(t) for t in test)
+        is_image = x.dtype == torch.uint8 and x.dim() == 4
+        xtr = parts["train"][0]
+        if is_image:
+            mean, std = image_stats(xtr)
+            train_tf = ImageBatchTransform(mean, std, make_augment(augment))
+            eval_tf = ImageBatchTransform(mean, std)
+        elif normalize and x.is_floating_point() and x.dim() == 2:
+            train_tf = eval_tf = FeatureTransform(*feature_stats(xtr))
+        else:
+            train_tf = eval_tf = None
+        loaders = {
+            part: TensorLoader(
+                px, py, batch_size, shuffle=part == "train", seed=seed,
+                transform=train_tf if part == "train" else eval_tf,
+                augment=part == "train" and is_image and augment not in (None, "none"),
+            )
+            for part, (px, py) in parts.items()
+        }
+        info = {
+            "name": name,
+            "fingerprint": fingerprint(x, y),
+            "split_hash": split_hash(splits),
+            "splits": splits,
+            "transform": eval_tf.to_json() if eval_tf is not None else None,
+            "sizes": {part: len(px) for part, (px, _) in parts.items()},
+        }
+        if ids is not None:
+            info["ids"] = ids
+        return cls(
+            train=loaders["train"], valid=loaders.get("valid"), test=loaders.get("test"),
+            task=task, classes=classes, input_shape=tuple(x.shape[1:]), info=info,
+        )
+
+
+def fingerprint(*tensors: torch.Tensor) -> str:
+    """SHA-256 of the tensors' bytes: the data's identity in the manifest."""
+    h = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        h.update(str((t.dtype, tuple(t.shape))).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
