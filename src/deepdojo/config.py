@@ -45,7 +45,7 @@ class TrainConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     opt: Literal["sgd", "rmsprop", "adam", "adamw"] = "adamw"
     weight_decay: float = 0.01
-    momentum: float = 0.9
+    momentum: float | None = None  # None: 0.9 for SGD, 0 for RMSprop
     schedule: Literal["one_cycle", "constant", "cosine", "step", "exponential"] = "one_cycle"
     warmup_pct: float = 0.0
     valid_pct: float = 0.2

@@ -1,0 +1,23 @@
+"""The callbacks every Learner gets unless ``default_callbacks=False``."""
+
+from __future__ import annotations
+
+from deepdojo.train.callbacks import Callback
+from deepdojo.train.guards import GradientClip, NanGuard
+from deepdojo.train.progress import ProgressBar, interactive
+from deepdojo.train.run_logger import RunLogger, SaveCheckpoints
+
+
+def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) -> list[Callback]:
+    """NaN guard; gradient clipping if asked; progress (``None``: a bar when interactive,
+    ``True``: a bar or plain lines, ``False``: nothing); run logger and checkpoints with a run folder."""
+    cbs: list[Callback] = [NanGuard()]
+    if grad_clip:
+        cbs.append(GradientClip(max_norm=grad_clip))
+    if progress is None and interactive():
+        cbs.append(ProgressBar("rich"))
+    elif progress:
+        cbs.append(ProgressBar("rich" if interactive() else "plain"))
+    if learn.run is not None:
+        cbs += [RunLogger(), SaveCheckpoints()]
+    return cbs

@@ -1,0 +1,369 @@
+"""The Learner: a model, its data, an optimizer, and the training loop in one function.
+
+Example:
+    >>> import torch
+    >>> from deepdojo import Learner
+    >>> from deepdojo.data import load_builtin
+    >>> from deepdojo.models import create_model
+    >>> data = load_builtin("xor", seed=0)
+    >>> learn = Learner(create_model("mlp", 2, in_features=2), data, seed=0, progress=False)
+    >>> learn.fit_one_cycle(5, lr_max=1e-2)
+    >>> learn.history[-1]["accuracy"] > 0.9
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepdojo.data.core import Data
+from deepdojo.data.loaders import TensorLoader
+from deepdojo.metrics import Metric, default_metrics, make_metric
+from deepdojo.train import schedules
+from deepdojo.train.callbacks import EVENTS, Callback, CancelBatch, CancelEpoch, CancelFit, hooks_for
+from deepdojo.train.optim import make_optimizer, momentum_key
+from deepdojo.train.reproducibility import resolve_device, seed_everything, set_deterministic
+
+
+def regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MSE that accepts ``(B, 1)`` predictions for ``(B,)`` targets."""
+    return F.mse_loss(pred.reshape(target.shape), target.float())
+
+
+class Learner:
+    """Trains ``model`` on ``data``. Plain PyTorch in, plain PyTorch out.
+
+    Args:
+        model: any ``nn.Module``.
+        data: a :class:`Data`, or a ``(train_loader, valid_loader)`` pair of any
+            iterables yielding ``(x, y)`` batches.
+        loss_fn: ``f(pred, target) -> scalar``; default cross-entropy for
+            classification, MSE for regression.
+        opt: ``"adamw"``, ``"adam"``, ``"sgd"``, ``"rmsprop"``, a ``torch.optim``
+            class, or a factory ``f(param_groups, lr=...)``.
+        metrics: names or :class:`Metric` objects, computed on validation.
+        callbacks: extra :class:`Callback` objects.
+        lr: default learning rate for ``fit``.
+        weight_decay, momentum, nesterov: optimizer settings (see ``make_optimizer``).
+        seed: seeds Python, NumPy and torch now (model weights created before
+            this call are not affected: seed first, or pass ``seed`` to
+            ``vision.classifier``).
+        deterministic: deterministic algorithms only (slower on GPU).
+        device: ``"auto"`` (CUDA if present), ``"cpu"``, ``"cuda"``.
+        bf16: autocast the forward pass to bfloat16.
+        run_dir: a run folder to write config, metrics, checkpoints and summary to.
+        progress: progress display: ``None`` = on in a terminal or notebook.
+        grad_clip: clip the gradient norm to this value each step.
+        default_callbacks: add the standard set (progress, NaN guard, run logger,
+            checkpoints when ``run_dir`` is set).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Data | Sequence,
+        loss_fn: Callable | None = None,
+        opt: str | type | Callable = "adamw",
+        metrics: Iterable[str | Metric] | None = None,
+        callbacks: Iterable[Callback] = (),
+        *,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        momentum: float | None = None,
+        nesterov: bool = False,
+        seed: int | None = None,
+        deterministic: bool = False,
+        device: str = "auto",
+        bf16: bool = False,
+        run_dir: str | Path | None = None,
+        progress: bool | None = None,
+        grad_clip: float | None = None,
+        default_callbacks: bool = True,
+    ):
+        from deepdojo.train.default_callbacks import standard_callbacks
+
+        if seed is not None:
+            seed_everything(seed)
+        if deterministic:
+            set_deterministic(True)
+        self.seed, self.deterministic = seed, deterministic
+        self.device = resolve_device(device)
+        self.data = data if isinstance(data, Data) else Data.from_loaders(*data)
+        self.data.to(self.device)
+        self.model = model.to(self.device)
+        self.loss_fn = loss_fn or (F.cross_entropy if self.data.task == "classification" else regression_loss)
+        self.metrics = [make_metric(m) for m in (metrics if metrics is not None else default_metrics(self.data.task))]
+        self.lr, self.bf16 = lr, bf16
+        self.opt_spec = (opt, dict(weight_decay=weight_decay, momentum=momentum, nesterov=nesterov))
+        self.opt = make_optimizer(opt, self.param_groups(), lr, **self.opt_spec[1])
+        self.run = None
+        if run_dir is not None:
+            from deepdojo.train.run_folder import RunFolder
+
+            self.run = RunFolder(run_dir)
+        self.callbacks: list[Callback] = []
+        extra = standard_callbacks(self, progress, grad_clip) if default_callbacks else []
+        self.add_callbacks([*extra, *callbacks])
+        self.history: list[dict[str, Any]] = []
+        self.epoch, self.step, self.batch_idx = 0, 0, 0
+        self.lr_find_result = None
+
+    # ----------------------------------------------------------------- setup
+    def param_groups(self) -> list | Iterable:
+        """What the optimizer is built over (transfer learning splits it into groups)."""
+        return self.model.parameters()
+
+    def add_callbacks(self, callbacks: Iterable[Callback]) -> "Learner":
+        for cb in callbacks:
+            cb.learn = self
+            self.callbacks.append(cb)
+        self._hooks = {event: hooks_for(self.callbacks, event) for event in EVENTS}
+        return self
+
+    def remove_callback(self, cls: type) -> "Learner":
+        """Drop every callback of type ``cls``."""
+        self.callbacks = [cb for cb in self.callbacks if not isinstance(cb, cls)]
+        return self.add_callbacks([])
+
+    def callback(self, cls: type) -> Callback | None:
+        """The first callback of type ``cls``, if any."""
+        return next((cb for cb in self.callbacks if isinstance(cb, cls)), None)
+
+    def _event(self, name: str) -> None:
+        for hook in self._hooks[name]:
+            hook()
+
+    def _autocast(self):
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    # ------------------------------------------------------------ public fit
+    def fit(self, epochs: int, lr: float | str | None = None, schedule: str | schedules.Schedule = "constant",
+            warmup_pct: float = 0.0, resume: bool = False) -> None:
+        """Train for ``epochs`` epochs.
+
+        ``lr="auto"`` runs :meth:`lr_find` first and uses its suggestion.
+        ``schedule`` is a name (``constant``, ``one_cycle``, ``cosine``,
+        ``step``, ``exponential``) or a callable ``step -> lr``.
+        ``resume=True`` continues from the run folder's newest good checkpoint.
+        """
+        lr = self._resolve_lr(lr)
+        steps_per_epoch = len(self.data.train)
+        total = epochs * steps_per_epoch
+        if callable(schedule):
+            lr_at, mom_at = schedule, None
+        else:
+            lr_at = schedules.make_schedule(schedule, lr, total, steps_per_epoch, warmup_pct)
+            mom_at = schedules.one_cycle_momentum(total) if schedule == "one_cycle" else None
+        self.lr = lr
+        self._run_fit(epochs, lr_at, mom_at, resume)
+
+    def fit_one_cycle(self, epochs: int, lr_max: float | str | None = None, resume: bool = False) -> None:
+        """Train with the one-cycle policy (LR up then down, momentum opposite)."""
+        self.fit(epochs, lr_max, schedule="one_cycle", resume=resume)
+
+    def _resolve_lr(self, lr: float | str | None) -> float:
+        if lr == "auto":
+            return self.lr_find().suggestion
+        return float(lr) if lr is not None else self.lr
+
+    # ----------------------------------------------------------- the loop
+    def _run_fit(self, epochs: int, lr_at: Callable[[int], float], mom_at: Callable | None, resume: bool) -> None:
+        """The training loop, top to bottom. Hooks fire at each event (see callbacks.py)."""
+        model, opt, loss_fn, train = self.model, self.opt, self.loss_fn, self.data.train
+        move = not isinstance(train, TensorLoader)  # tensor loaders already yield device batches
+        scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
+        mkey = momentum_key(opt) if mom_at else None
+        self.n_epochs, self.steps_per_epoch = epochs, len(train)
+        self.epoch, self.step, self.start_batch = 0, 0, 0
+        self.resume = resume
+        try:
+            self._event("before_fit")  # a resuming checkpoint callback sets epoch/step/start_batch here
+            for self.epoch in range(self.epoch, epochs):
+                t0 = time.perf_counter()
+                model.train()
+                if hasattr(train, "set_epoch"):
+                    train.set_epoch(self.epoch)
+                self._event("before_epoch")
+                losses, sizes = [], []
+                batches = train.iter_from(self.start_batch) if self.start_batch else iter(train)
+                try:
+                    for self.batch_idx, (xb, yb) in enumerate(batches, start=self.start_batch):
+                        if move:
+                            xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+                        self.xb, self.yb = xb, yb
+                        lr = lr_at(self.step)
+                        for g, s in zip(opt.param_groups, scales):
+                            g["lr"] = lr * s
+                        if mkey:
+                            m = mom_at(self.step)
+                            for g in opt.param_groups:
+                                g[mkey] = (m, g[mkey][1]) if mkey == "betas" else m
+                        try:
+                            self._event("before_batch")
+                            with self._autocast():
+                                self.pred = model(xb)
+                                self.loss = loss_fn(self.pred, yb)
+                            self._event("before_backward")
+                            self.loss.backward()
+                            self._event("after_backward")
+                            opt.step()
+                            losses.append(self.loss.detach())
+                            sizes.append(len(yb))
+                        except CancelBatch:
+                            pass
+                        opt.zero_grad(set_to_none=True)
+                        self.step += 1
+                        self._event("after_batch")
+                except CancelEpoch:
+                    pass
+                self.start_batch = 0
+                self._end_epoch(losses, sizes, t0)
+        except CancelFit:
+            pass
+        finally:
+            self._event("after_fit")
+
+    def _end_epoch(self, losses: list, sizes: list, t0: float) -> None:
+        """One host read for the epoch's training loss, then validation and the epoch record."""
+        train_loss = float("nan")
+        if losses:
+            w = torch.tensor(sizes, dtype=torch.float32, device=losses[0].device)
+            train_loss = float((torch.stack(losses).float() * w).sum() / w.sum())
+        self.record = {"epoch": self.epoch, "train_loss": train_loss}
+        self._event("before_validate")
+        if self.data.valid is not None:
+            self.record.update(self.validate())
+        self._event("after_validate")
+        self.record["lr"] = self.opt.param_groups[-1]["lr"]
+        self.record["seconds"] = round(time.perf_counter() - t0, 4)
+        self.history.append(self.record)
+        self._event("after_epoch")
+
+    # ------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def validate(self, loader: Iterable | None = None, prefix: str = "valid_") -> dict[str, float]:
+        """Loss and metrics over ``loader`` (default: the validation split).
+
+        Returns ``{"valid_loss": ..., "<metric>": ...}``; metric names carry no
+        prefix for the validation split, ``prefix`` for others (e.g. ``train_``).
+        """
+        loader = self.data.valid if loader is None else loader
+        was_training = self.model.training
+        self.model.eval()
+        for m in self.metrics:
+            m.reset()
+        total, count = torch.zeros((), device=self.device), 0
+        for xb, yb in loader:
+            xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+            with self._autocast():
+                pred = self.model(xb)
+            pred = pred.float()
+            total += self.loss_fn(pred, yb).float() * len(yb)
+            count += len(yb)
+            for m in self.metrics:
+                m.update(pred, yb)
+        self.model.train(was_training)
+        out = {f"{prefix}loss": float(total) / max(count, 1)}
+        name_prefix = "" if prefix == "valid_" else prefix
+        out.update({name_prefix + m.name: m.compute() for m in self.metrics})
+        return out
+
+    @torch.no_grad()
+    def get_preds(self, loader: Iterable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(predictions, targets)`` over ``loader`` (default: validation), on the CPU.
+
+        Predictions are probabilities for classification, raw outputs otherwise.
+        """
+        loader = self.data.valid if loader is None else loader
+        was_training = self.model.training
+        self.model.eval()
+        preds, targets = [], []
+        for xb, yb in loader:
+            with self._autocast():
+                pred = self.model(xb.to(self.device)).float()
+            preds.append(pred.softmax(-1) if self.data.task == "classification" else pred)
+            targets.append(yb)
+        self.model.train(was_training)
+        return torch.cat(preds).cpu(), torch.cat(targets).cpu()
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict a batch ``(B, ...)`` or one sample of ``data.input_shape``.
+
+        Raw inputs (uint8 images, unscaled features) are preprocessed exactly as
+        the validation data was. Classification returns probabilities ``(B, K)``.
+        """
+        from deepdojo.data.transforms import transform_from_json
+
+        x = torch.as_tensor(x)
+        single = self.data.input_shape is not None and x.dim() == len(self.data.input_shape)
+        if single:
+            x = x.unsqueeze(0)
+        tf = transform_from_json(self.data.info.get("transform"))
+        x = x.to(self.device)
+        if tf is not None:
+            x, _ = tf(x, None, None)
+        was_training = self.model.training
+        self.model.eval()
+        with self._autocast():
+            out = self.model(x.float() if not x.is_floating_point() else x).float()
+        self.model.train(was_training)
+        out = out.softmax(-1) if self.data.task == "classification" else out
+        return out[0] if single else out
+
+    # ------------------------------------------------------- LR finder, save/load
+    def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100, show: bool = True):
+        """Run the LR range test; the Learner is left exactly as it was. See ``lr_find.py``."""
+        from deepdojo.train.lr_find import lr_find
+
+        self.lr_find_result = lr_find(self, start_lr=start_lr, end_lr=end_lr, num_it=num_it)
+        if self.run is not None:
+            self.lr_find_result.plot(self.run.path / "lr_find.png")
+            self.run.write_json("lr_find.json", self.lr_find_result.to_json())
+        if show:
+            self.lr_find_result.show()
+        return self.lr_find_result
+
+    def save(self, path: str | Path, extra: dict | None = None) -> Path:
+        """Write the model weights (``.safetensors``) and a JSON sidecar; returns the weights path.
+
+        A bare name (``"stage1"``) goes to the run folder's ``checkpoints/``.
+        """
+        from deepdojo.train.checkpoint import save_weights
+
+        return save_weights(self.model, self._ckpt_path(path), meta=self.model_meta(extra))
+
+    def load(self, path: str | Path) -> "Learner":
+        """Load weights saved by :meth:`save` (verified by hash; safetensors only)."""
+        from deepdojo.train.checkpoint import load_weights
+
+        load_weights(self.model, self._ckpt_path(path))
+        return self
+
+    def _ckpt_path(self, path: str | Path) -> Path:
+        path = Path(path)
+        if self.run is not None and len(path.parts) == 1:
+            path = self.run.path / "checkpoints" / path
+        return path
+
+    def model_meta(self, extra: dict | None = None) -> dict[str, Any]:
+        """What ``predict`` needs besides weights: classes, input shape, preprocessing."""
+        meta = {
+            "task": self.data.task,
+            "classes": self.data.classes,
+            "input_shape": list(self.data.input_shape) if self.data.input_shape else None,
+            "transform": self.data.info.get("transform"),
+            "epoch": self.epoch,
+        }
+        meta.update(getattr(self, "model_spec", {}))
+        meta.update(extra or {})
+        return meta

@@ -1,0 +1,184 @@
+"""The LR range test (Smith 2015) that leaves the Learner exactly as it found it.
+
+The learning rate grows exponentially from ``start_lr`` to ``end_lr`` over at
+most ``num_it`` steps while the (smoothed, bias-corrected) loss is recorded;
+the test stops early once the loss diverges (4x its minimum, or non-finite).
+It trains a *copy* of the optimizer state (a fresh optimizer), and afterwards
+restores the model's weights and buffers, every RNG and the loader's epoch, so
+the next training step is bit-identical to one taken without the test.
+
+Example:
+    >>> from deepdojo import Learner
+    >>> from deepdojo.data import load_builtin
+    >>> from deepdojo.models import create_model
+    >>> learn = Learner(create_model("mlp", 2, in_features=2), load_builtin("moons"), seed=0, progress=False)
+    >>> res = learn.lr_find(show=False)
+    >>> sorted(res.suggestions) == ["minimum_div10", "steepest", "valley"] and 1e-5 < res.suggestion < 1
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepdojo.data.loaders import TensorLoader
+from deepdojo.train.optim import make_optimizer
+from deepdojo.train.reproducibility import rng_state, set_rng_state
+
+LR_FIND_EPOCH = -1  # the loader's shuffle stream for the test: never one a real epoch uses
+FALLBACK_LR = 1e-3
+
+
+@dataclass
+class LRFindResult:
+    """Learning rates tried, smoothed losses, suggestions by rule, and the chosen one explained."""
+
+    lrs: list[float]
+    losses: list[float]
+    suggestions: dict[str, float] = field(default_factory=dict)
+    chosen: str = "valley"
+    suggestion: float = FALLBACK_LR
+    explanation: str = ""
+    diverged: bool = False
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in ("suggestion", "chosen", "suggestions", "explanation", "diverged", "lrs", "losses")}
+
+    def plot(self, path: str | Path | None = None):
+        """Loss vs learning rate (log x), one marker per rule; saved to ``path`` if given."""
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(self.lrs, self.losses, color="#1f77b4")
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate (log scale)")
+        ax.set_ylabel("smoothed training loss")
+        markers = {"valley": ("o", "#d62728"), "steepest": ("^", "#2ca02c"), "minimum_div10": ("s", "#9467bd")}
+        for rule, lr in self.suggestions.items():
+            loss = float(np.interp(math.log(lr), np.log(self.lrs), self.losses))
+            m, c = markers.get(rule, ("x", "k"))
+            ax.plot([lr], [loss], m, color=c, label=f"{rule}: {lr:.2e}" + (" (chosen)" if rule == self.chosen else ""))
+        ax.legend(loc="best")
+        ax.set_title("LR finder")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=100)
+            plt.close(fig)
+        return fig
+
+    def show(self) -> None:
+        """Print the explanation; in Jupyter also show the plot inline."""
+        print(self.explanation)
+        from deepdojo.train.progress import in_notebook
+
+        if in_notebook():
+            from IPython.display import display
+
+            display(self.plot())
+
+
+def lr_find(learn, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100, beta: float = 0.98,
+            stop_div: bool = True) -> LRFindResult:
+    """Run the range test on ``learn`` and restore it afterwards (see module docstring)."""
+    model, loader = learn.model, learn.data.train
+    saved_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    saved_rng, was_training = rng_state(), model.training
+    saved_epoch = getattr(loader, "epoch", None)
+    opt = make_optimizer(learn.opt_spec[0], learn.param_groups(), start_lr, **learn.opt_spec[1])
+    scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
+    mult = (end_lr / start_lr) ** (1 / max(num_it - 1, 1))
+    lrs, losses, raw_avg, best, diverged = [], [], 0.0, math.inf, False
+    try:
+        model.train()
+        it, epoch = 0, LR_FIND_EPOCH
+        while it < num_it and not diverged:
+            if hasattr(loader, "set_epoch"):
+                loader.set_epoch(epoch)
+            for xb, yb in loader:
+                if not isinstance(loader, TensorLoader):
+                    xb, yb = xb.to(learn.device), yb.to(learn.device)
+                lr = start_lr * mult**it
+                for g, s in zip(opt.param_groups, scales):
+                    g["lr"] = lr * s
+                with learn._autocast():
+                    loss = learn.loss_fn(model(xb), yb)
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+                value = loss.item()  # the test needs each loss: one host read per step
+                raw_avg = beta * raw_avg + (1 - beta) * value
+                smooth = raw_avg / (1 - beta ** (it + 1))
+                if not math.isfinite(smooth) or (stop_div and it > 0 and smooth > 4 * best):
+                    diverged = True
+                    break
+                best = min(best, smooth)
+                lrs.append(lr)
+                losses.append(smooth)
+                it += 1
+                if it >= num_it:
+                    break
+            epoch -= 1
+    finally:
+        with torch.no_grad():
+            model.load_state_dict(saved_weights)  # copies into the same tensors: the optimizer still points at them
+        set_rng_state(saved_rng)
+        model.train(was_training)
+        if saved_epoch is not None:
+            loader.set_epoch(saved_epoch)
+    return suggest(lrs, losses, diverged)
+
+
+def suggest(lrs: list[float], losses: list[float], diverged: bool = False) -> LRFindResult:
+    """Apply the three rules and choose one, with an explanation a person can check on the plot.
+
+    - ``valley``: the longest stretch over which the loss keeps falling; 2/3 of the
+      way along it (late enough to be fast, early enough to be safe).
+    - ``steepest``: where the loss falls fastest per decade of learning rate.
+    - ``minimum_div10``: a tenth of the LR at the lowest loss (Smith's rule of thumb).
+    """
+    res = LRFindResult(lrs=lrs, losses=losses, diverged=diverged)
+    if len(lrs) < 5:
+        res.explanation = f"LR finder: only {len(lrs)} usable steps; using lr={FALLBACK_LR:g}."
+        return res
+    loss, log_lr = np.asarray(losses), np.log(np.asarray(lrs))
+    i_min = int(np.argmin(loss))
+    if i_min == 0 or loss[i_min] > loss[0] * 0.99:
+        res.explanation = f"LR finder: the loss never fell below its starting value; using lr={FALLBACK_LR:g} (check the data and model)."
+        return res
+    grad = np.gradient(loss[: i_min + 1], log_lr[: i_min + 1])
+    res.suggestions["steepest"] = float(lrs[int(np.argmin(grad))])
+    res.suggestions["minimum_div10"] = float(lrs[i_min] / 10)
+    start, end = longest_descent(loss)
+    res.suggestions["valley"] = float(lrs[start + (end - start) * 2 // 3])
+    res.suggestion = res.suggestions["valley"]
+    res.explanation = (
+        f"LR finder: suggests lr={res.suggestion:.2e} (valley: 2/3 along the longest stretch where the loss falls, "
+        f"{lrs[start]:.1e}..{lrs[end]:.1e}). Other rules: steepest slope {res.suggestions['steepest']:.2e}, "
+        f"minimum/10 {res.suggestions['minimum_div10']:.2e}. Lowest loss {loss[i_min]:.4f} at lr={lrs[i_min]:.2e}"
+        + ("; the loss diverged after that." if diverged else ".")
+    )
+    return res
+
+
+def longest_descent(loss: np.ndarray) -> tuple[int, int]:
+    """``(start, end)`` of the longest strictly decreasing subsequence of ``loss`` (O(n^2), n <= a few hundred)."""
+    n = len(loss)
+    length, prev = np.ones(n, dtype=int), np.full(n, -1)
+    for j in range(n):
+        for i in range(j):
+            if loss[i] > loss[j] and length[i] + 1 > length[j]:
+                length[j], prev[j] = length[i] + 1, i
+    end = int(np.argmax(length))
+    start = end
+    while prev[start] >= 0:
+        start = int(prev[start])
+    return start, end

@@ -1,0 +1,127 @@
+"""Callbacks that write the run folder: config, manifest, metrics, summary, checkpoints.
+
+Example:
+    >>> import tempfile, torch
+    >>> from deepdojo import Learner
+    >>> from deepdojo.data import load_builtin
+    >>> learn = Learner(torch.nn.Linear(2, 2), load_builtin("xor"), progress=False, run_dir=tempfile.mkdtemp())
+    >>> learn.fit(1, 0.01)
+    >>> sorted(p.name for p in learn.run.path.iterdir())[:4]
+    ['checkpoints', 'config.json', 'manifest.json', 'metrics.csv']
+"""
+
+from __future__ import annotations
+
+import time
+
+from deepdojo.train.callbacks import Callback
+from deepdojo.train.early_stopping import Monitor
+from deepdojo.train.run_folder import manifest
+
+
+class RunLogger(Callback):
+    """config.json + manifest.json + splits.json at the start, a metrics line per epoch,
+    summary.json at the end; TensorBoard scalars too when ``tensorboard`` is installed."""
+
+    order = -5
+
+    def __init__(self, tensorboard: bool = True):
+        self.tensorboard, self.writer = tensorboard, None
+
+    def before_fit(self) -> None:
+        learn, run = self.learn, self.learn.run
+        self.t0 = time.perf_counter()
+        if learn.resume:
+            run.truncate_metrics(learn.epoch)  # epochs after the checkpoint are redone
+        else:
+            run.write_json("config.json", getattr(learn, "config", None) or describe(learn))
+            run.write_json("manifest.json", manifest(learn.seed, learn.data.info, str(learn.device)))
+            splits = learn.data.info.get("splits")
+            if splits is not None:
+                from deepdojo.data.splits import save_splits
+
+                save_splits(run.path / "splits.json", splits, learn.data.info.get("ids"))
+        if self.tensorboard and self.writer is None:
+            self.writer = _tensorboard_writer(run.path / "tensorboard")
+
+    def after_epoch(self) -> None:
+        self.learn.run.append_metrics(self.learn.record)
+        if self.writer is not None:
+            for key, value in self.learn.record.items():
+                if key != "epoch" and isinstance(value, (int, float)):
+                    self.writer.add_scalar(key, value, self.learn.record["epoch"])
+
+    def after_fit(self) -> None:
+        learn, history = self.learn, self.learn.run.read_metrics()
+        monitor = Monitor("valid_loss")
+        for r in history:
+            monitor.improved(r.get("valid_loss", r.get("train_loss")), r["epoch"])
+        ckpt = learn.run.path / "checkpoints"
+        summary = {
+            "epochs": len(history),
+            "final": history[-1] if history else None,
+            "best_epoch": monitor.best_epoch,
+            "best": next((r for r in history if r["epoch"] == monitor.best_epoch), None),
+            "lr": learn.lr,
+            "lr_find": learn.lr_find_result.to_json() if learn.lr_find_result else None,
+            "seconds": round(time.perf_counter() - self.t0, 3),
+            "paths": {
+                "last": str(ckpt / "last.safetensors") if (ckpt / "last.safetensors").exists() else None,
+                "best": str(ckpt / "best.safetensors") if (ckpt / "best.safetensors").exists() else None,
+                "metrics": str(learn.run.path / "metrics.jsonl"),
+            },
+        }
+        learn.run.write_json("summary.json", summary)
+        if self.writer is not None:
+            self.writer.flush()
+
+
+class SaveCheckpoints(Callback):
+    """``checkpoints/last`` after every epoch, ``checkpoints/best`` when ``monitor`` improves."""
+
+    order = 5
+
+    def __init__(self, monitor: str = "valid_loss", mode: str = "auto"):
+        self.monitor = Monitor(monitor, mode)
+
+    def before_fit(self) -> None:
+        if not self.learn.resume:
+            self.monitor = Monitor(self.monitor.key, self.monitor.mode)
+
+    def after_epoch(self) -> None:
+        learn = self.learn
+        value = learn.record.get(self.monitor.key, learn.record.get("train_loss"))
+        learn.save("last", extra={"epoch": learn.epoch, "record": learn.record})
+        if self.monitor.improved(value, learn.epoch):
+            learn.save("best", extra={"epoch": learn.epoch, "record": learn.record})
+
+    def state_dict(self) -> dict:
+        return self.monitor.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.monitor.load_state_dict(state)
+
+
+def describe(learn) -> dict:
+    """A config record for a Learner built by hand (no TrainConfig behind it)."""
+    opt = learn.opt
+    return {
+        "model": type(learn.model).__name__,
+        "optimizer": type(opt).__name__,
+        "lr": learn.lr,
+        "weight_decay": max(g.get("weight_decay", 0.0) for g in opt.param_groups),
+        "loss_fn": getattr(learn.loss_fn, "__name__", type(learn.loss_fn).__name__),
+        "metrics": [m.name for m in learn.metrics],
+        "seed": learn.seed,
+        "device": str(learn.device),
+        "bf16": learn.bf16,
+    }
+
+
+def _tensorboard_writer(path):
+    """A SummaryWriter when the optional ``tensorboard`` package is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(path))
