@@ -73,7 +73,8 @@ def _scan_classes(split_dir: Path, root: Path) -> dict[str, list[str]]:
             continue
         files = _image_files(d)
         if not files:
-            raise DataError("class folder has no images", where=str(d), fix=f"add images ({_EXT_LIST}) or remove the folder")
+            fix = f"add images ({_EXT_LIST}) or remove the folder"
+            raise DataError("class folder has no images", where=str(d), fix=fix)
         classes[d.name] = [f.relative_to(root).as_posix() for f in files]
     return classes
 
@@ -94,6 +95,31 @@ def _split_dirs(root: Path) -> dict[str, Path] | None:
     return dirs
 
 
+def _check_classes(root: Path, dirs: dict[str, Path] | None, per_part: dict[str, dict[str, list[str]]]) -> list[str]:
+    """The sorted union of class names, after the checks that need all parts at once."""
+    for part, found in per_part.items():
+        if dirs and not found:
+            where = dirs[part]
+            raise DataError("no class subfolders with images", where=str(where), fix=f"put images in {where}/<class>/")
+        for name in found:
+            if dirs and name not in per_part["train"]:
+                raise DataError(
+                    f"class {name!r} has images in {dirs[part].name}/ but none in train/",
+                    where=str(dirs[part] / name),
+                    fix=f"add training images to {root / 'train' / name} or remove the folder",
+                )
+    classes = sorted({name for found in per_part.values() for name in found})
+    if not classes:
+        fix = f"put images ({_EXT_LIST}) in class subfolders: {root}/<class>/<image>"
+        raise DataError("no images found", where=str(root), fix=fix)
+    if len(classes) < 2:
+        raise DataError(
+            f"only one class ({classes[0]!r}) found; classification needs at least 2", where=str(root),
+            fix="add a subfolder of images for each other class",
+        )
+    return classes
+
+
 def scan_folder(root: Path) -> tuple[list[str], list[str], np.ndarray, dict[str, np.ndarray] | None]:
     """Classes, sorted relative paths, int64 labels, and the given splits (None if none).
 
@@ -102,25 +128,12 @@ def scan_folder(root: Path) -> tuple[list[str], list[str], np.ndarray, dict[str,
     """
     dirs = _split_dirs(root)
     per_part = {part: _scan_classes(d, root) for part, d in (dirs or {"all": root}).items()}
-    for part, found in per_part.items():
-        if dirs and not found:
-            raise DataError("no class subfolders with images", where=str(dirs[part]), fix=f"put images in {dirs[part]}/<class>/")
-        for name in found:
-            if dirs and name not in per_part["train"]:
-                raise DataError(
-                    f"class {name!r} has images in {dirs[part].name}/ but none in train/", where=str(dirs[part] / name),
-                    fix=f"add training images to {root / 'train' / name} or remove the folder",
-                )
-    classes = sorted({name for found in per_part.values() for name in found})
-    if not classes:
-        raise DataError("no images found", where=str(root), fix=f"put images ({_EXT_LIST}) in class subfolders: {root}/<class>/<image>")
-    if len(classes) < 2:
-        raise DataError(
-            f"only one class ({classes[0]!r}) found; classification needs at least 2", where=str(root),
-            fix="add a subfolder of images for each other class",
-        )
+    classes = _check_classes(root, dirs, per_part)
     index = {name: i for i, name in enumerate(classes)}
-    items = sorted((rel, index[name], part) for part, found in per_part.items() for name, rels in found.items() for rel in rels)
+    # (relative path, label, part), sorted by path: the one order every array below follows
+    items = sorted(
+        (rel, index[name], part) for part, found in per_part.items() for name, rels in found.items() for rel in rels
+    )
     paths = [rel for rel, _, _ in items]
     labels = np.array([label for _, label, _ in items], dtype=np.int64)
     if dirs is None:
@@ -129,7 +142,9 @@ def scan_folder(root: Path) -> tuple[list[str], list[str], np.ndarray, dict[str,
     return classes, paths, labels, {part: np.flatnonzero(parts == part).astype(np.int64) for part in dirs}
 
 
-def make_splits(labels: np.ndarray, given: dict[str, np.ndarray] | None, valid_pct: float, seed: int) -> dict[str, np.ndarray]:
+def make_splits(
+    labels: np.ndarray, given: dict[str, np.ndarray] | None, valid_pct: float, seed: int
+) -> dict[str, np.ndarray]:
     """The given splits, with a stratified ``valid`` carved out of ``train`` when there is none."""
     splits = dict(given) if given is not None else {"train": np.arange(len(labels), dtype=np.int64)}
     if "valid" not in splits:
@@ -219,7 +234,8 @@ def decode_all(root: Path, paths: list[str], size: int | None) -> torch.Tensor:
         a = decode_image(root / rel, size)  # (H, W) or (H, W, 3)
         if arrays and a.shape[:2] != arrays[0].shape[:2]:
             (h0, w0), (h, w) = arrays[0].shape[:2], a.shape[:2]
-            raise DataError(f"images have different sizes: {paths[0]} is {w0}x{h0}, {rel} is {w}x{h}", where=str(root), fix=_SIZE_FIX)
+            what = f"images have different sizes: {paths[0]} is {w0}x{h0}, {rel} is {w}x{h}"
+            raise DataError(what, where=str(root), fix=_SIZE_FIX)
         arrays.append(a)
     channels = 3 if any(a.ndim == 3 for a in arrays) else 1
     h, w = arrays[0].shape[:2]
@@ -271,7 +287,8 @@ class ImageFolder:
         if not root.exists():
             raise DataError("folder does not exist", where=str(root), fix="check the path")
         if not root.is_dir():
-            raise DataError("is a file, not a folder", where=str(root), fix="pass the folder that holds the class subfolders")
+            fix = "pass the folder that holds the class subfolders"
+            raise DataError("is a file, not a folder", where=str(root), fix=fix)
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
             raise ConfigError(f"size must be a positive integer, got {size!r}", where="size", fix="pass e.g. size=224")
         self.root, self.size, self.seed = root, size, seed
