@@ -1,0 +1,32 @@
+# Two commands that work on a fresh machine with only Python 3.11:
+#   make demo   -> .venv, install, train on built-in digits, write a report
+#   make test   -> .venv, install with test extras, run the test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: demo test bench install install-test clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+install: $(BIN)/python
+	$(PIP) -e .
+
+install-test: $(BIN)/python
+	$(PIP) -e ".[test,search]"
+
+demo: install
+	$(BIN)/deepdojo quickstart --out demo
+
+test: install-test
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+bench: install-test
+	$(PIP) -e ".[bench]"
+	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/digits.py
+
+clean:
+	rm -rf $(VENV) demo runs .pytest_cache

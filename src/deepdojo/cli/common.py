@@ -1,0 +1,62 @@
+"""Flags shared by commands that build data and a model, and the TrainConfig they map to."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from deepdojo.config import TrainConfig
+from deepdojo.errors import ConfigError
+
+
+def _lr(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+
+
+def add_data_model_flags(p: argparse.ArgumentParser) -> None:
+    """DATA plus the flags that choose data handling, model and optimizer (default None = not given)."""
+    p.add_argument("data", metavar="DATA", nargs="?", default=None, help="folder path or builtin:NAME")
+    p.add_argument("--arch", help="registered model name (default: auto)")
+    p.add_argument("--lr", type=_lr, help="learning rate, or 'auto' for the LR finder (default)")
+    p.add_argument("--batch-size", type=int, dest="batch_size")
+    p.add_argument("--size", type=int, help="resize and center-crop images to SIZE x SIZE")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", help="folder for run folders (default: runs)")
+    p.add_argument("--name", help="run folder name (default: <arch>-<timestamp>)")
+    p.add_argument("--config", help="TOML/YAML file with TrainConfig fields; flags override it")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--opt", choices=["sgd", "rmsprop", "adam", "adamw"])
+    p.add_argument("--weight-decay", type=float, dest="weight_decay")
+    p.add_argument("--valid-pct", type=float, dest="valid_pct")
+    p.add_argument("--augment", choices=["auto", "none", "light", "default"])
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+
+FLAG_FIELDS = ("data", "arch", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
+               "weight_decay", "valid_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """``--config`` file first, then every flag that was given on top."""
+    cfg = TrainConfig.from_file(args.config) if getattr(args, "config", None) else TrainConfig()
+    given = {k: getattr(args, k) for k in FLAG_FIELDS if getattr(args, k, None) not in (None, False)}
+    cfg = cfg.merged(**given)
+    if not cfg.data:
+        raise ConfigError("no data given", where="DATA", fix="pass a folder path or builtin:NAME, or set data in --config")
+    for key in ("epochs", "batch_size"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"must be at least 1, got {getattr(cfg, key)}", where=key.replace("_", "-"))
+    return cfg
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    """The last line of stdout: one JSON object."""
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()

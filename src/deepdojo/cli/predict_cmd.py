@@ -1,0 +1,32 @@
+"""``deepdojo predict RUN_DIR INPUT...``: classify image files with a trained run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from deepdojo.cli.common import emit_json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict INPUT images (or comma-separated feature rows) with RUN_DIR's model")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("inputs", metavar="INPUT", nargs="+")
+    p.add_argument("--checkpoint", default="best", help="checkpoint name in RUN_DIR/checkpoints (default: best)")
+    p.add_argument("--top", type=int, default=3, help="how many classes to list per input")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from deepdojo.predict import Predictor
+
+    predictor = Predictor.from_run(args.run_dir, checkpoint=args.checkpoint)
+    results = [predictor.predict_input(item, top=args.top) for item in args.inputs]
+    if args.json:
+        emit_json({"run_dir": str(Path(args.run_dir)), "predictions": results})
+    else:
+        for r in results:
+            top = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r.get("top", []))
+            print(f"{r['input']}: {r['prediction']}" + (f"  ({top})" if top else ""))
+    return 0

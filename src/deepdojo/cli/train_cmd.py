@@ -1,0 +1,51 @@
+"""``deepdojo train DATA``: train, evaluate on validation, write the run folder and report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from deepdojo.cli.common import add_data_model_flags, config_from_args, emit_json
+from deepdojo.config import TrainConfig
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model on DATA and write a run folder with a report")
+    add_data_model_flags(p)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--schedule", choices=["one_cycle", "constant", "cosine", "step", "exponential"])
+    p.add_argument("--resume", action="store_true", help="continue the run folder --name (or the newest) from its last checkpoint")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--deterministic", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    summary = train(cfg, quiet=args.json)
+    if args.json:
+        emit_json(summary)
+    return 0
+
+
+def train(cfg: TrainConfig, quiet: bool = False) -> dict:
+    """Run one training job from a config; returns the summary (also in summary.json)."""
+    from deepdojo import vision
+    from deepdojo.report.html_report import write_report
+
+    learn = vision.classifier(cfg.data, config=cfg, out=cfg.out, name=cfg.name, progress=not quiet)
+    lr = cfg.lr
+    if lr == "auto":
+        result = learn.lr_find(show=not quiet)
+        lr = result.suggestion
+    learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
+    report = write_report(learn.run.path)
+    summary = json.loads((learn.run.path / "summary.json").read_text())
+    summary.update({"run_dir": str(learn.run.path), "report": str(report)})
+    if not quiet:
+        final = summary.get("final") or {}
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k not in ("epoch", "lr", "seconds") and isinstance(v, float))
+        print(f"trained {summary['epochs']} epochs: {shown}")
+        print(f"run folder: {learn.run.path}")
+        print(f"report: {report}")
+    return summary

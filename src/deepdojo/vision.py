@@ -1,0 +1,84 @@
+"""Image classification in three lines.
+
+Example:
+    >>> import tempfile
+    >>> from deepdojo import vision
+    >>> learn = vision.classifier("builtin:digits", arch="cnn", out=tempfile.mkdtemp(), progress=False)
+    >>> learn.fit_one_cycle(1, 3e-3)
+    >>> learn.history[-1]["accuracy"] > 0.5
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from deepdojo.config import TrainConfig
+from deepdojo.data.core import Data
+from deepdojo.data.images import ImageFolder
+from deepdojo.errors import DataError
+from deepdojo.models import create_model_for, default_arch
+from deepdojo.train.learner import Learner
+from deepdojo.train.reproducibility import seed_everything
+from deepdojo.train.run_folder import RunFolder
+
+__all__ = ["ImageFolder", "classifier", "load_data"]
+
+
+def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
+              seed: int = 0, batch_size: int = 64, augment: str | None = "auto") -> Data:
+    """``builtin:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`."""
+    if isinstance(source, Data):
+        return source
+    if isinstance(source, ImageFolder):
+        return source.to_data(batch_size=batch_size, augment=augment, seed=seed)
+    text = str(source)
+    if text.startswith("builtin:"):
+        from deepdojo.data.builtin import load_builtin
+
+        return load_builtin(text.split(":", 1)[1], seed=seed, batch_size=batch_size, valid_pct=valid_pct, augment=augment)
+    if not text:
+        raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
+    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed)
+    return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
+
+
+def classifier(
+    source: str | Path | Data | ImageFolder,
+    arch: str = "auto",
+    metrics: Iterable[str] | None = None,
+    *,
+    config: TrainConfig | None = None,
+    out: str | Path | None = "runs",
+    name: str | None = None,
+    progress: bool | None = None,
+    callbacks: Iterable = (),
+    **overrides: Any,
+) -> Learner:
+    """A :class:`Learner` for the data at ``source`` with a registered ``arch``.
+
+    Settings come from ``config`` (a :class:`TrainConfig`) with ``overrides``
+    on top (``size=``, ``seed=``, ``batch_size=``, ``opt=`` ...). The run
+    folder is ``out/name`` (``out=None``: no run folder).
+    """
+    cfg = (config or TrainConfig(data=str(source) if not isinstance(source, (Data, ImageFolder)) else "<in memory>"))
+    cfg = cfg.merged(arch=arch if arch != "auto" else cfg.arch, **overrides)
+    seed_everything(cfg.seed)
+    data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, seed=cfg.seed, batch_size=cfg.batch_size,
+                     augment=cfg.augment)
+    arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
+    if data.num_classes is None:
+        raise DataError("the data has no classes", where=cfg.data, fix="use a classification dataset")
+    model = create_model_for(arch_name, data.input_shape, data.num_classes, **cfg.model_kwargs)
+    run_dir = None
+    if out is not None:
+        run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
+    learn = Learner(
+        model, data, metrics=metrics, callbacks=callbacks, opt=cfg.opt, lr=cfg.lr if cfg.lr != "auto" else 1e-3,
+        weight_decay=cfg.weight_decay, momentum=cfg.momentum, seed=cfg.seed, deterministic=cfg.deterministic,
+        device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress,
+    )
+    learn.config = {**cfg.to_dict(), "arch": arch_name}
+    learn.model_spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": data.num_classes}
+    return learn
