@@ -1,0 +1,65 @@
+"""LR finder: leaves the Learner bit-identical, is deterministic, suggests sensibly."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from deepdojo import vision
+from deepdojo.train.lr_find import longest_descent, suggest
+
+
+def small_cnn_learner(seed=0, out=None):
+    # dropout + batch norm + augmentation: every kind of state the finder could disturb
+    return vision.classifier("builtin:digits", arch="cnn", seed=seed, out=out, progress=False,
+                             model_kwargs={"widths": (8, 16), "dropout": 0.3})
+
+
+def test_lr_find_restores_weights_and_next_step_exactly():
+    a = small_cnn_learner()
+    before = {k: v.clone() for k, v in a.model.state_dict().items()}
+    res = a.lr_find(num_it=30, show=False)
+    assert len(res.lrs) > 5
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, before[k]), f"{k} changed by lr_find"
+    a.fit(1, 1e-3)  # the next training steps: identical to a learner that never ran the finder
+    b = small_cnn_learner()  # built after a's run: both start training from the same global RNG state
+    b.fit(1, 1e-3)
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k
+    assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
+
+
+def test_lr_find_is_deterministic_under_a_seed():
+    r1 = small_cnn_learner(seed=4).lr_find(num_it=40, show=False)
+    r2 = small_cnn_learner(seed=4).lr_find(num_it=40, show=False)
+    assert r1.losses == r2.losses and r1.suggestion == r2.suggestion
+
+
+def test_lr_find_writes_plot_and_explains(tmp_path):
+    learn = small_cnn_learner(out=tmp_path)
+    res = learn.lr_find(num_it=60, show=False)
+    assert (learn.run.path / "lr_find.png").stat().st_size > 1000
+    assert "suggests lr=" in res.explanation
+    assert set(res.suggestions) == {"valley", "steepest", "minimum_div10"}
+    assert res.lrs == sorted(res.lrs) and res.lrs[0] >= 1e-7
+
+
+def test_suggestions_on_a_synthetic_curve():
+    lrs = list(np.logspace(-6, 1, 100))
+    x = np.log10(lrs)
+    # flat, then a fall centred at 1e-2, then divergence after 1e-1
+    losses = list(2.0 - 1.5 / (1 + np.exp(-(x + 2) * 3)) + np.where(x > -1, (x + 1) ** 2 * 5, 0))
+    res = suggest(lrs, losses)
+    assert 1e-4 < res.suggestions["steepest"] < 1e-1
+    assert res.suggestions["minimum_div10"] < lrs[int(np.argmin(losses))]
+    assert 1e-5 < res.suggestion < 1e-1
+
+
+def test_flat_loss_falls_back_and_says_so():
+    res = suggest(list(np.logspace(-6, 1, 50)), [1.0] * 50)
+    assert res.suggestion == 1e-3 and "never fell" in res.explanation
+
+
+def test_longest_descent():
+    assert longest_descent(np.array([5, 4, 6, 3, 2, 7, 1])) == (0, 6)
