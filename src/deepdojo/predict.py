@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from deepdojo.data.transforms import transform_from_json
@@ -59,7 +60,7 @@ class Predictor:
             if not Path(item).is_file():
                 raise DataError("input file not found", where=item, fix="pass image file paths")
             a = decode_image(item, size=h, mode="L" if c == 1 else "RGB")
-            x = torch.from_numpy(a)
+            x = torch.from_numpy(np.ascontiguousarray(a).copy())
             return x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
         try:
             values = [float(v) for v in item.split(",")]

@@ -46,7 +46,8 @@ FLAG_FIELDS = ("data", "arch", "lr", "batch_size", "size", "seed", "out", "name"
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """``--config`` file first, then every flag that was given on top."""
     cfg = TrainConfig.from_file(args.config) if getattr(args, "config", None) else TrainConfig()
-    given = {k: getattr(args, k) for k in FLAG_FIELDS if getattr(args, k, None) not in (None, False)}
+    # store_true flags are False when absent; 0 is a real value (and an error for --epochs)
+    given = {k: v for k in FLAG_FIELDS if (v := getattr(args, k, None)) is not None and v is not False}
     cfg = cfg.merged(**given)
     if not cfg.data:
         raise ConfigError("no data given", where="DATA", fix="pass a folder path or builtin:NAME, or set data in --config")
