@@ -13,7 +13,7 @@ from deepdojo.config import TrainConfig
 def add_parser(sub) -> None:
     p = sub.add_parser("quickstart", help="export digits to an image folder, find the LR, train a CNN, write a report")
     p.add_argument("--out", default="demo", help="folder for the exported data and the run (default: demo)")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 

@@ -160,6 +160,10 @@ class Learner:
         total = epochs * steps_per_epoch
         if callable(schedule):
             lr_at, mom_at = schedule, None
+        elif schedule == "constant" and not warmup_pct:
+            lr_at, mom_at = None, None  # set once below: no per-step work
+            for g in self.opt.param_groups:
+                g["lr"] = lr * g.get("lr_scale", 1.0)
         else:
             lr_at = schedules.make_schedule(schedule, lr, total, steps_per_epoch, warmup_pct)
             mom_at = schedules.one_cycle_momentum(total) if schedule == "one_cycle" else None
@@ -176,7 +180,7 @@ class Learner:
         return float(lr) if lr is not None else self.lr
 
     # ----------------------------------------------------------- the loop
-    def _run_fit(self, epochs: int, lr_at: Callable[[int], float], mom_at: Callable | None, resume: bool) -> None:
+    def _run_fit(self, epochs: int, lr_at: Callable[[int], float] | None, mom_at: Callable | None, resume: bool) -> None:
         """The training loop, top to bottom. Hooks fire at each event (see callbacks.py)."""
         model, opt, loss_fn, train = self.model, self.opt, self.loss_fn, self.data.train
         move = not isinstance(train, TensorLoader)  # tensor loaders already yield device batches
@@ -200,9 +204,10 @@ class Learner:
                         if move:
                             xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
                         self.xb, self.yb = xb, yb
-                        lr = lr_at(self.step)
-                        for g, s in zip(opt.param_groups, scales):
-                            g["lr"] = lr * s
+                        if lr_at is not None:
+                            lr = lr_at(self.step)
+                            for g, s in zip(opt.param_groups, scales):
+                                g["lr"] = lr * s
                         if mkey:
                             m = mom_at(self.step)
                             for g in opt.param_groups:
