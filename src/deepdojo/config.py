@@ -52,6 +52,7 @@ class TrainConfig:
     augment: Literal["auto", "none", "light", "default"] = "auto"
     bf16: bool = False
     deterministic: bool = False
+    skip_bad: bool = False  # train on the good items; the bad ones are listed in skipped.json
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

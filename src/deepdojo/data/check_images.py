@@ -85,19 +85,15 @@ def to_8bit(im: Image.Image) -> Image.Image:
 def resize_crop(im: Image.Image, size: int) -> Image.Image:
     """Shorter side to ``size`` (bilinear, antialiased when shrinking), then a centered square.
 
-    A huge image is first box-reduced by an integer factor that keeps its
-    shorter side at least ``2 * size`` (cheap, and quality is unchanged).
+    A huge image is first box-reduced by an integer factor to no less than
+    twice the target (Pillow's ``reducing_gap``): fast, and quality is kept.
     """
     w, h = im.size
     if (w, h) == (size, size):
         return im
-    factor = min(w, h) // (2 * size)
-    if factor >= 2:
-        im = im.reduce(factor)
-        w, h = im.size
     scale = size / min(w, h)
     nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+    im = im.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=2.0)
     left, top = (nw - size) // 2, (nh - size) // 2
     return im.crop((left, top, left + size, top + size))
 
