@@ -45,6 +45,11 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         return load_builtin(text.split(":", 1)[1], seed=seed, batch_size=batch_size, valid_pct=valid_pct, augment=augment)
     if not text:
         raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
+    if text.lower().endswith((".csv", ".tsv")):
+        from deepdojo.data.csv_sources import load_csv
+
+        return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
+                        skip_bad=skip_bad)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     actions.required = True
     check = actions.add_parser("check", help="check every item of DATA and list the bad ones")
-    check.add_argument("data", metavar="DATA", help="image folder")
+    check.add_argument("data", metavar="DATA", help="image folder or .csv/.tsv file")
     check.add_argument("--size", type=int, help="decode images at SIZE x SIZE (needed for mixed sizes)")
     check.add_argument("--max-pixels", type=int, dest="max_pixels", help="refuse larger images as decompression bombs")
     check.add_argument("--json", action="store_true", help="print one JSON object as the last line")

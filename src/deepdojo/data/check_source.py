@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from deepdojo.data.check_images import MAX_PIXELS
-from deepdojo.data.checks import CheckReport
+from deepdojo.data.checks import CheckReport, DataCheckError, Problem
 from deepdojo.errors import DataError
 
 
@@ -33,4 +33,12 @@ def check_source(source: str | Path, *, size: int | None = None, max_pixels: int
     if path.is_dir():
         folder = ImageFolder(path, size=size, skip_bad=True, max_pixels=max_pixels, cache_dir=cache_dir)
         return folder.report
-    raise DataError("cannot check this kind of source", where=str(path), fix="pass an image folder")
+    if path.suffix.lower() in (".csv", ".tsv"):
+        from deepdojo.data.csv_sources import load_csv
+
+        try:
+            info = load_csv(path, size=size, cache_dir=cache_dir).info["check"]
+        except DataCheckError as e:
+            return e.report
+        return CheckReport(info["checked"], [Problem.from_json(p) for p in info["problems"]])
+    raise DataError("cannot check this kind of source", where=str(path), fix="pass an image folder or a .csv/.tsv file")

@@ -225,6 +225,29 @@ def stack_images(arrays: list[np.ndarray], paths: list[str], root: Path) -> torc
     return torch.from_numpy(out)
 
 
+def load_or_decode(root: Path, paths: list[str], size: int | None, *, max_pixels: int = MAX_PIXELS,
+                   workers: int = 2, cache_dir: str | Path | None = None):
+    """``(x of the good files, problems, fingerprint, cache path)``: from the cache, else decoded.
+
+    The problems found by the decode are kept in the cache's metadata, so a
+    second run neither decodes nor forgets which files were bad.
+    """
+    digests = [(rel, file_sha256(root / rel)) for rel in paths]
+    key = cache_key(digests, {"size": size, "color": "auto", "max_pixels": max_pixels})
+    path = cache_file(cache_dir, key)
+    cached = load_tensor(path)
+    if cached is not None:
+        x, meta = cached
+        return x, [Problem.from_json(r) for r in json.loads(meta.get("problems", "[]"))], key, path
+    arrays, problems = decode_many(root, paths, size, workers=workers, max_pixels=max_pixels)
+    good = [(a, rel) for a, rel in zip(arrays, paths) if a is not None]
+    if not good:
+        raise CheckReport(checked=len(paths), problems=problems).error(str(root))
+    x = stack_images([a for a, _ in good], [rel for _, rel in good], root)
+    save_tensor(path, x, {"problems": json.dumps([asdict(p) for p in problems])})
+    return x, problems, key, path
+
+
 # ---------------------------------------------------------------- the folder
 
 
@@ -281,10 +304,9 @@ class ImageFolder:
         self.root, self.size, self.seed = root, size, seed
         scan_problems: list[Problem] = []
         self.classes, paths, labels, parts = scan_folder(root, scan_problems)
-        digests = [(rel, file_sha256(root / rel)) for rel in paths]
-        self.fingerprint = cache_key(digests, {"size": size, "color": "auto", "max_pixels": max_pixels})
-        self.cache_path = cache_file(cache_dir, self.fingerprint)
-        x, file_problems = self._load_or_decode(paths, max_pixels, workers)
+        x, file_problems, self.fingerprint, self.cache_path = load_or_decode(
+            root, paths, size, max_pixels=max_pixels, workers=workers, cache_dir=cache_dir
+        )
         self.report = CheckReport(checked=len(paths), problems=scan_problems + file_problems)
         if not self.report.ok and not skip_bad:
             raise self.report.error(str(root))
@@ -295,20 +317,6 @@ class ImageFolder:
         self.skipped = self.report.errors if skip_bad else []
         self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed)
         self.x = x  # (N, C, H, W) uint8, good files only
-
-    def _load_or_decode(self, paths: list[str], max_pixels: int, workers: int) -> tuple[torch.Tensor, list[Problem]]:
-        """The cached tensor of the good files and the problems found when it was decoded."""
-        cached = load_tensor(self.cache_path)
-        if cached is not None:
-            x, meta = cached
-            return x, [Problem.from_json(r) for r in json.loads(meta.get("problems", "[]"))]
-        arrays, problems = decode_many(self.root, paths, self.size, workers=workers, max_pixels=max_pixels)
-        good = [(a, rel) for a, rel in zip(arrays, paths) if a is not None]
-        if not good:
-            raise CheckReport(checked=len(paths), problems=problems).error(str(self.root))
-        x = stack_images([a for a, _ in good], [rel for _, rel in good], self.root)
-        save_tensor(self.cache_path, x, {"problems": json.dumps([asdict(p) for p in problems])})
-        return x, problems
 
     def __len__(self) -> int:
         return len(self.paths)
