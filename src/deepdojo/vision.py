@@ -27,7 +27,8 @@ __all__ = ["ImageFolder", "classifier", "load_data"]
 
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
-              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False) -> Data:
+              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
+              dedupe: bool = False) -> Data:
     """``builtin:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
@@ -50,7 +51,7 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
 
         return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                         skip_bad=skip_bad)
-    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad)
+    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 
 
@@ -76,7 +77,7 @@ def classifier(
     cfg = cfg.merged(arch=arch if arch != "auto" else cfg.arch, **overrides)
     seed_everything(cfg.seed)
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, seed=cfg.seed, batch_size=cfg.batch_size,
-                     augment=cfg.augment, skip_bad=cfg.skip_bad)
+                     augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
     arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
     if data.num_classes is None:
         raise DataError("the data has no classes", where=cfg.data, fix="use a classification dataset")

@@ -39,6 +39,8 @@ from PIL import Image
 from deepdojo.data.check_images import MAX_PIXELS, FIX_FILE, BadImage, decode_checked, decode_many, sniff_image
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
+from deepdojo.data.leakage import dedupe as drop_leaks
+from deepdojo.data.leakage import find_leaks
 from deepdojo.data.image_cache import cache_file, cache_key, file_sha256, load_tensor, save_tensor
 from deepdojo.data.splits import stratified_split
 from deepdojo.errors import ConfigError, DataError
@@ -265,13 +267,16 @@ class ImageFolder:
             listing every bad file; True leaves them out (see ``skipped``).
         max_pixels: images with more pixels are refused as decompression bombs.
         workers: decoding processes on the first pass.
+        dedupe: drop valid/test images that duplicate (exactly or nearly) a
+            train image; they are always reported (``leaks``, ``report``).
 
     Attributes:
         root, classes, paths (relative posix, sorted), labels (int64 ``(N,)``),
         splits ("train"/"valid"(/"test") -> sorted int64 indices), x (uint8
         ``(N, C, H, W)``), fingerprint (sha256 of file contents + decode
         settings), cache_path, report (every problem found, warnings too),
-        skipped (the error problems left out with ``skip_bad``).
+        skipped (the error problems left out with ``skip_bad``), leaks
+        (:class:`~deepdojo.data.leakage.Leak` for every duplicate across splits).
 
     Example:
         >>> import tempfile
@@ -292,6 +297,7 @@ class ImageFolder:
         skip_bad: bool = False,
         max_pixels: int = MAX_PIXELS,
         workers: int = 2,
+        dedupe: bool = False,
     ):
         root = Path(path).expanduser()
         if not root.exists():
@@ -317,6 +323,10 @@ class ImageFolder:
         self.skipped = self.report.errors if skip_bad else []
         self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed)
         self.x = x  # (N, C, H, W) uint8, good files only
+        self.leaks = find_leaks(x, self.splits)
+        self.report.problems.extend(leak.problem(self.paths) for leak in self.leaks)
+        if dedupe:
+            self.splits = drop_leaks(self.splits, self.leaks)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -342,6 +352,8 @@ class ImageFolder:
         )
         data.info["check"] = {"checked": self.report.checked, "errors": len(self.report.errors),
                               "warnings": len(self.report.warnings)}
+        data.info["leaks"] = {"exact": sum(l.kind == "exact_duplicate" for l in self.leaks),
+                              "near": sum(l.kind == "near_duplicate" for l in self.leaks)}
         if self.skipped:
             data.info["skipped"] = [asdict(p) for p in self.skipped]
         return data
