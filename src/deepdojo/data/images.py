@@ -42,7 +42,7 @@ from deepdojo.data.core import Data
 from deepdojo.data.leakage import dedupe as drop_leaks
 from deepdojo.data.leakage import find_leaks
 from deepdojo.data.image_cache import cache_file, cache_key, file_sha256, load_tensor, save_tensor
-from deepdojo.data.splits import stratified_split
+from deepdojo.data.splits import load_splits, save_splits, stratified_split
 from deepdojo.errors import ConfigError, DataError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -269,6 +269,8 @@ class ImageFolder:
         workers: decoding processes on the first pass.
         dedupe: drop valid/test images that duplicate (exactly or nearly) a
             train image; they are always reported (``leaks``, ``report``).
+        split_file: a ``splits.json`` to reuse (verified against its hash and
+            the file names); written here when it does not exist yet.
 
     Attributes:
         root, classes, paths (relative posix, sorted), labels (int64 ``(N,)``),
@@ -298,6 +300,7 @@ class ImageFolder:
         max_pixels: int = MAX_PIXELS,
         workers: int = 2,
         dedupe: bool = False,
+        split_file: str | Path | None = None,
     ):
         root = Path(path).expanduser()
         if not root.exists():
@@ -321,12 +324,17 @@ class ImageFolder:
         self.paths = [rel for rel, k in zip(paths, keep) if k]
         self.labels = labels[keep]
         self.skipped = self.report.errors if skip_bad else []
-        self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed)
+        if split_file is not None and Path(split_file).exists():
+            self.splits = load_splits(Path(split_file), n=len(self.paths), ids=self.paths)
+        else:
+            self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed)
         self.x = x  # (N, C, H, W) uint8, good files only
         self.leaks = find_leaks(x, self.splits)
         self.report.problems.extend(leak.problem(self.paths) for leak in self.leaks)
         if dedupe:
             self.splits = drop_leaks(self.splits, self.leaks)
+        if split_file is not None and not Path(split_file).exists():
+            save_splits(Path(split_file), self.splits, self.paths)
 
     def __len__(self) -> int:
         return len(self.paths)

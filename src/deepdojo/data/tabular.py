@@ -28,6 +28,7 @@ from deepdojo.data.check_csv import read_table
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
 from deepdojo.data.csv_sources import MISSING, _finish, _split_indices
+from deepdojo.data.splits import grouped_split, time_split
 from deepdojo.errors import ConfigError
 
 NA_LEVEL = "#na"
@@ -109,13 +110,17 @@ def _encode(table, rows, train, cont, cat, encoding):
 
 def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, cont: list[str] | None = None,
                 task: str | None = None, valid_pct: float = 0.2, seed: int = 0, batch_size: int = 64,
-                encoding: str = "onehot", skip_bad: bool = False, delimiter: str | None = None) -> Data:
+                encoding: str = "onehot", skip_bad: bool = False, delimiter: str | None = None,
+                group_col: str | None = None, time_col: str | None = None) -> Data:
     """A CSV (or TSV) of features and a ``target`` column as :class:`Data`.
 
     Columns not named in ``cat``/``cont`` are continuous when at least 90% of
     their values are numbers (the others are reported), else categorical. ``encoding="codes"`` puts the
     continuous columns first and then one integer code per categorical
     column (``info["tabular"]["n_continuous"]`` marks the boundary).
+    ``group_col`` keeps rows of a group on one side of the split;
+    ``time_col`` (ISO dates or numbers) puts the latest rows in valid. Neither
+    is used as a feature.
     """
     if encoding not in ("onehot", "codes"):
         raise ConfigError(f"unknown encoding {encoding!r}", where="encoding", fix="use 'onehot' or 'codes'")
@@ -123,7 +128,10 @@ def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, 
     table.require(target, "target")
     bad = set(table.bad_rows)
     task, values, problems = _target(table, target, task, bad)
-    features = [c for c in table.columns if c != target]
+    for col in (group_col, time_col):
+        if col is not None:
+            table.require(col, "split")
+    features = [c for c in table.columns if c not in (target, group_col, time_col)]
     cat = list(cat or [c for c in features if c not in (cont or []) and not _mostly_numeric(table.column(c))])
     cont = list(cont or [c for c in features if c not in cat])
     for name in cont:
@@ -143,7 +151,15 @@ def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, 
     else:
         classes, labels = None, None
         y = torch.tensor([float(values[i]) for i in rows], dtype=torch.float32)
-    splits = _split_indices(labels, len(rows), None, valid_pct, seed)
+    if group_col is not None:
+        tr, va = grouped_split([table.column(group_col)[i] for i in rows], valid_pct, seed)
+        splits = {"train": tr, "valid": va}
+    elif time_col is not None:
+        times = [table.column(time_col)[i] for i in rows]
+        tr, va = time_split([float(t) for t in times] if _is_numeric(times) else times, valid_pct)
+        splits = {"train": tr, "valid": va}
+    else:
+        splits = _split_indices(labels, len(rows), None, valid_pct, seed)
     x, desc = _encode(table, rows, splits["train"], cont, cat, encoding)
     desc["n_continuous"] = len([n for n in desc["columns"] if n in cont or n.endswith("_na")]) if encoding == "codes" else None
     data = Data.from_tensors(torch.from_numpy(x), y, splits=splits, batch_size=batch_size, seed=seed, task=task,
