@@ -52,6 +52,8 @@ class TrainConfig:
     augment: Literal["auto", "none", "light", "default"] = "auto"
     bf16: bool = False
     deterministic: bool = False
+    skip_bad: bool = False  # train on the good items; the bad ones are listed in skipped.json
+    dedupe: bool = False  # drop valid/test items that duplicate training items
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -21,14 +21,20 @@ from deepdojo.errors import DataError
 from deepdojo.models import create_model_for, default_arch
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
-from deepdojo.train.run_folder import RunFolder
+from deepdojo.train.run_folder import RunFolder, write_json
 
 __all__ = ["ImageFolder", "classifier", "load_data"]
 
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
-              seed: int = 0, batch_size: int = 64, augment: str | None = "auto") -> Data:
-    """``builtin:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`."""
+              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
+              dedupe: bool = False) -> Data:
+    """``builtin:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
+
+    A folder is checked first: every bad file stops here with one
+    :class:`~deepdojo.data.checks.DataCheckError` (``.report`` lists them all)
+    unless ``skip_bad``, which leaves them out (``info["skipped"]``).
+    """
     if isinstance(source, Data):
         return source
     if isinstance(source, ImageFolder):
@@ -40,7 +46,12 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         return load_builtin(text.split(":", 1)[1], seed=seed, batch_size=batch_size, valid_pct=valid_pct, augment=augment)
     if not text:
         raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
-    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed)
+    if text.lower().endswith((".csv", ".tsv")):
+        from deepdojo.data.csv_sources import load_csv
+
+        return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
+                        skip_bad=skip_bad)
+    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 
 
@@ -66,7 +77,7 @@ def classifier(
     cfg = cfg.merged(arch=arch if arch != "auto" else cfg.arch, **overrides)
     seed_everything(cfg.seed)
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, seed=cfg.seed, batch_size=cfg.batch_size,
-                     augment=cfg.augment)
+                     augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
     arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
     if data.num_classes is None:
         raise DataError("the data has no classes", where=cfg.data, fix="use a classification dataset")
@@ -74,6 +85,8 @@ def classifier(
     run_dir = None
     if out is not None:
         run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
+        if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
+            write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
     learn = Learner(
         model, data, metrics=metrics, callbacks=callbacks, opt=cfg.opt, lr=cfg.lr if cfg.lr != "auto" else 1e-3,
         weight_decay=cfg.weight_decay, momentum=cfg.momentum, seed=cfg.seed, deterministic=cfg.deterministic,

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from deepdojo.data import images
+from deepdojo.data import check_images
 from deepdojo.data.builtin import digits_arrays, export_image_folder
 from deepdojo.data.images import ImageFolder, decode_image
 from deepdojo.errors import ConfigError, DataError
@@ -46,13 +46,13 @@ def _class_folder(root, counts: dict[str, int]):
 
 def _decode_counter(monkeypatch):
     calls = []
-    real = images.decode_image
+    real = check_images.decode_checked  # every file decode of the first pass goes through here
 
     def counting(*args, **kw):
         calls.append(args[0])
         return real(*args, **kw)
 
-    monkeypatch.setattr(images, "decode_image", counting)
+    monkeypatch.setattr(check_images, "decode_checked", counting)
     return calls
 
 
@@ -274,9 +274,10 @@ def test_corrupt_file_is_named(tmp_path):
     root = _class_folder(tmp_path / "d", {"a": 2, "b": 2})
     bad = root / "b" / "x.png"
     bad.write_bytes(np.random.default_rng(0).integers(0, 256, 200, dtype=np.uint8).tobytes())
-    with pytest.raises(DataError, match="cannot decode image") as e:
+    with pytest.raises(DataError, match="not an image") as e:
         ImageFolder(root, cache_dir=tmp_path / "c")
-    assert str(bad) in str(e.value) and "remove or replace" in str(e.value)
+    assert f"{root}: 1 bad item of 5: b/x.png" in str(e.value) and "remove or replace" in str(e.value)
+    assert [p.where for p in e.value.report.errors] == ["b/x.png"]
 
 
 # ---------------------------------------------------------------- to_data

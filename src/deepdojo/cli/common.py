@@ -36,11 +36,15 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, dest="weight_decay")
     p.add_argument("--valid-pct", type=float, dest="valid_pct")
     p.add_argument("--augment", choices=["auto", "none", "light", "default"])
+    p.add_argument("--skip-bad", action="store_true", dest="skip_bad",
+                   help="train on the good items; list the bad ones in the run folder's skipped.json")
+    p.add_argument("--dedupe", action="store_true", help="drop valid/test images that duplicate training images")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
 FLAG_FIELDS = ("data", "arch", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
-               "weight_decay", "valid_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic")
+               "weight_decay", "valid_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
+               "skip_bad", "dedupe")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from deepdojo.cli.common import add_data_model_flags, config_from_args, emit_json
 from deepdojo.config import TrainConfig
+from deepdojo.data.checks import DataCheckError
 
 
 def add_parser(sub) -> None:
@@ -33,7 +35,11 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     from deepdojo import vision
     from deepdojo.report.html_report import write_report
 
-    learn = vision.classifier(cfg.data, config=cfg, out=cfg.out, name=cfg.name, progress=not quiet)
+    try:
+        learn = vision.classifier(cfg.data, config=cfg, out=cfg.out, name=cfg.name, progress=not quiet)
+    except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
+        sys.stderr.write(exc.report.format() + "\n")
+        raise
     lr = cfg.lr
     if lr == "auto":
         result = learn.lr_find(show=not quiet)

@@ -52,12 +52,82 @@ def moons_arrays(n: int = 500, seed: int = 0, noise: float = 0.15):
     return x.astype(np.float32), y.astype(np.int64)
 
 
+def circles_arrays(n: int = 500, seed: int = 0, noise: float = 0.08):
+    """scikit-learn's two concentric circles: separable only by a curved boundary."""
+    from sklearn.datasets import make_circles
+
+    x, y = make_circles(n_samples=n, noise=noise, factor=0.5, random_state=seed)
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+def blobs_arrays(n: int = 600, seed: int = 0):
+    """scikit-learn's Gaussian blobs: four classes in two dimensions."""
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=n, centers=4, cluster_std=1.0, random_state=seed)
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+def diabetes_arrays():
+    """scikit-learn's diabetes regression: 442 patients, 10 features, a float target."""
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes()
+    return d.data.astype(np.float32), d.target.astype(np.float32)
+
+
+SHAPES = ("circle", "square", "triangle")
+
+
+def shapes_dataset(n: int = 600, size: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
+    """Generated images of one circle, square or triangle each, with its box and mask.
+
+    Returns ``x`` uint8 ``(N, 3, size, size)``, ``y`` int64 (index into
+    :data:`SHAPES`), ``boxes`` float32 ``(N, 4)`` as ``x0, y0, x1, y1`` in
+    pixels, ``masks`` bool ``(N, size, size)``: for classification, detection
+    and segmentation alike.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5  # pixel centres
+    x = np.empty((n, 3, size, size), np.uint8)
+    masks = np.empty((n, size, size), bool)
+    boxes = np.empty((n, 4), np.float32)
+    y = rng.integers(0, 3, n)
+    for i in range(n):
+        r = rng.uniform(size * 0.15, size * 0.3)
+        cx, cy = rng.uniform(r, size - r, 2)
+        if y[i] == 0:
+            m = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
+        elif y[i] == 1:
+            m = (np.abs(xx - cx) <= r) & (np.abs(yy - cy) <= r)
+        else:  # apex up: inside when below the apex and within the widening sides
+            m = (yy >= cy - r) & (yy <= cy + r) & (np.abs(xx - cx) <= (yy - (cy - r)) / 2)
+        bg, fg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        while np.abs(fg.astype(int) - bg).sum() < 150:  # keep the shape visible
+            fg = rng.integers(0, 256, 3)
+        x[i] = np.where(m[None], fg[:, None, None], bg[:, None, None])
+        masks[i] = m
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        boxes[i] = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
+    return {"x": x, "y": y.astype(np.int64), "boxes": boxes, "masks": masks}
+
+
+def shapes_arrays(seed: int = 0):
+    d = shapes_dataset(seed=seed)
+    return d["x"], d["y"]
+
+
 BUILTINS = {
     "digits": digits_arrays,
     "xor": xor_arrays,
     "spirals": spirals_arrays,
     "moons": moons_arrays,
+    "circles": circles_arrays,
+    "blobs": blobs_arrays,
+    "diabetes": diabetes_arrays,
+    "shapes": shapes_arrays,
 }
+FIXED = ("digits", "diabetes")  # real data sets: no seed to shape them
 
 
 def builtin_names() -> list[str]:
@@ -71,14 +141,15 @@ def builtin_arrays(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
             f"unknown built-in dataset {name!r}", where=f"builtin:{name}", fix=f"use one of {', '.join(builtin_names())}"
         )
     fn = BUILTINS[name]
-    return fn() if name == "digits" else fn(seed=seed)
+    return fn() if name in FIXED else fn(seed=seed)
 
 
 def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: float = 0.2, augment: str | None = "auto") -> Data:
     """A built-in dataset as :class:`Data` (stratified split under ``seed``).
 
     Images (digits) get the ``light`` augmentation for ``augment="auto"``: no
-    mirroring, since a mirrored digit is not the same digit.
+    mirroring, since a mirrored digit is not the same digit. ``diabetes`` is
+    a regression (float targets); ``shapes`` names its classes.
     """
     x, y = builtin_arrays(name, seed)
     is_image = x.ndim == 4
@@ -87,6 +158,7 @@ def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: floa
     return Data.from_tensors(
         torch.from_numpy(x), torch.from_numpy(y), valid_pct=valid_pct, seed=seed, batch_size=batch_size,
         augment=augment if is_image else None, name=f"builtin:{name}",
+        classes=list(SHAPES) if name == "shapes" else None,
     )
 
 

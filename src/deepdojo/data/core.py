@@ -88,12 +88,15 @@ class Data:
         augment: str | None = None,
         name: str = "tensors",
         ids: list[str] | None = None,
+        fingerprint: str | None = None,
     ) -> "Data":
         """Split (stratified) and wrap tensors. uint8 ``(N, C, H, W)`` is treated as images.
 
         The split, first rule that applies: ``splits`` maps "train"/"valid"/"test"
         to index arrays into ``x``; ``valid``/``test`` take separate ``(x, y)``
         pairs; otherwise ``valid_pct`` of each class is held out under ``seed``.
+        ``fingerprint`` names the source (e.g. a hash of its files); by
+        default it is the hash of ``x`` and ``y``.
         """
         x, y = torch.as_tensor(x), torch.as_tensor(y)
         if len(x) == 0:
@@ -140,7 +143,7 @@ class Data:
         }
         info = {
             "name": name,
-            "fingerprint": fingerprint(x, y),
+            "fingerprint": fingerprint or tensor_fingerprint(x, y),
             "split_hash": split_hash(splits),
             "splits": splits,
             "transform": eval_tf.to_json() if eval_tf is not None else None,
@@ -154,7 +157,7 @@ class Data:
         )
 
 
-def fingerprint(*tensors: torch.Tensor) -> str:
+def tensor_fingerprint(*tensors: torch.Tensor) -> str:
     """SHA-256 of the tensors' bytes: the data's identity in the manifest."""
     h = hashlib.sha256()
     for t in tensors:

@@ -12,8 +12,9 @@ Example:
     >>> key = cache_key([("a/1.png", "00" * 32)], {"size": 8})
     >>> p = cache_file(d, key)
     >>> save_tensor(p, torch.zeros(1, 1, 8, 8, dtype=torch.uint8))
-    >>> load_tensor(p, n=1).shape
-    torch.Size([1, 1, 8, 8])
+    >>> x, meta = load_tensor(p)
+    >>> x.shape, meta["format"]
+    (torch.Size([1, 1, 8, 8]), '2')
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 # Bump when decoding changes (resize filter, compositing, 16-bit scaling, ...):
 # old cache files then simply stop matching.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: problems kept in the metadata; huge images reduced before resizing
 
 
 def default_cache_dir() -> Path:
@@ -62,8 +64,8 @@ def cache_file(cache_dir: str | Path | None, key: str) -> Path:
     return root / "images" / f"{key}.safetensors"
 
 
-def load_tensor(path: Path, n: int) -> torch.Tensor | None:
-    """The cached ``(n, C, H, W)`` uint8 tensor, or None when absent or unusable.
+def load_tensor(path: Path) -> tuple[torch.Tensor, dict[str, str]] | None:
+    """The cached ``(N, C, H, W)`` uint8 tensor and its metadata, or None when absent or unusable.
 
     A truncated or foreign file counts as a miss (it is rewritten after the
     next decode) rather than an error: the cache is never the source of truth.
@@ -71,15 +73,17 @@ def load_tensor(path: Path, n: int) -> torch.Tensor | None:
     if not path.is_file():
         return None
     try:
-        x = load_file(str(path))["x"]
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            x = f.get_tensor("x")
     except (SafetensorError, OSError, KeyError, ValueError):
         return None
-    if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[0] != n:
+    if x.dtype != torch.uint8 or x.dim() != 4 or meta.get("format") != str(FORMAT_VERSION):
         return None
-    return x
+    return x, meta
 
 
-def save_tensor(path: Path, x: torch.Tensor) -> None:
+def save_tensor(path: Path, x: torch.Tensor, metadata: dict[str, str] | None = None) -> None:
     """Write ``x`` atomically: a temp file in the same folder, then ``os.replace``.
 
     A reader never sees a half-written file; an unwritable cache only warns,
@@ -90,7 +94,7 @@ def save_tensor(path: Path, x: torch.Tensor) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}-", suffix=".tmp")
         os.close(fd)
-        save_file({"x": x.contiguous()}, tmp, metadata={"format": str(FORMAT_VERSION)})
+        save_file({"x": x.contiguous()}, tmp, metadata={**(metadata or {}), "format": str(FORMAT_VERSION)})
         os.replace(tmp, path)
         tmp = None
     except OSError as e:

@@ -27,16 +27,22 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
+from deepdojo.data.check_images import MAX_PIXELS, FIX_FILE, BadImage, decode_checked, decode_many, sniff_image
+from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
+from deepdojo.data.leakage import dedupe as drop_leaks
+from deepdojo.data.leakage import find_leaks
 from deepdojo.data.image_cache import cache_file, cache_key, file_sha256, load_tensor, save_tensor
-from deepdojo.data.splits import stratified_split
+from deepdojo.data.splits import load_splits, save_splits, stratified_split
 from deepdojo.errors import ConfigError, DataError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -52,29 +58,44 @@ def _visible(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
 
 
-def _image_files(folder: Path) -> list[Path]:
-    """Image files anywhere under ``folder`` (sub-folders too), hidden ones pruned."""
-    found = []
+def _image_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Image files anywhere under ``folder``, hidden ones pruned: ``(by extension, found by content)``.
+
+    A file with no extension at all is opened (header only) and kept when it
+    is an image; files with other extensions (notes.txt) are not images.
+    """
+    found, extensionless = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]  # prune: os.walk honours the edit
-        found += [
-            Path(dirpath) / f
-            for f in filenames
-            if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
-        ]
-    return sorted(found)
+        for f in filenames:
+            if f.startswith("."):
+                continue
+            ext = os.path.splitext(f)[1].lower()
+            if ext in IMAGE_EXTENSIONS:
+                found.append(Path(dirpath) / f)
+            elif not ext and sniff_image(Path(dirpath) / f):
+                extensionless.append(Path(dirpath) / f)
+    return sorted(found + extensionless), extensionless
 
 
-def _scan_classes(split_dir: Path, root: Path) -> dict[str, list[str]]:
-    """``{class name: relative posix paths}`` for the class folders of ``split_dir``."""
+def _scan_classes(split_dir: Path, root: Path, problems: list[Problem]) -> dict[str, list[str]]:
+    """``{class name: relative posix paths}`` for the class folders of ``split_dir``.
+
+    An empty class folder is recorded in ``problems`` (and left out), as is
+    every image found without an extension (a warning: it is used).
+    """
     classes = {}
     for d in _visible(split_dir):
         if not d.is_dir():
             continue
-        files = _image_files(d)
+        files, extensionless = _image_files(d)
+        for f in extensionless:
+            problems.append(Problem(f.relative_to(root).as_posix(), "image file without an extension (used)",
+                                    "no_extension", severity="warning", fix="add the extension, e.g. .png"))
         if not files:
             fix = f"add images ({_EXT_LIST}) or remove the folder"
-            raise DataError("class folder has no images", where=str(d), fix=fix)
+            problems.append(Problem(str(d), "class folder has no images", "empty_class", fix=fix))
+            continue
         classes[d.name] = [f.relative_to(root).as_posix() for f in files]
     return classes
 
@@ -120,33 +141,38 @@ def _check_classes(root: Path, dirs: dict[str, Path] | None, per_part: dict[str,
     return classes
 
 
-def scan_folder(root: Path) -> tuple[list[str], list[str], np.ndarray, dict[str, np.ndarray] | None]:
-    """Classes, sorted relative paths, int64 labels, and the given splits (None if none).
+def scan_folder(root: Path, problems: list[Problem] | None = None):
+    """Classes, sorted relative paths, int64 labels, and each item's part (None without a split layout).
 
-    Raises :class:`DataError` for an empty class folder, a class that has no
-    training images, no images at all, or fewer than two classes.
+    Empty class folders and extensionless images go to ``problems`` when a
+    list is given; with ``problems=None`` an empty class folder raises
+    :class:`DataError`. Raises for a class with no training images, no images
+    at all, or fewer than two classes.
     """
+    found: list[Problem] = [] if problems is None else problems
     dirs = _split_dirs(root)
-    per_part = {part: _scan_classes(d, root) for part, d in (dirs or {"all": root}).items()}
+    per_part = {part: _scan_classes(d, root, found) for part, d in (dirs or {"all": root}).items()}
+    if problems is None and any(p.kind == "empty_class" for p in found):
+        first = next(p for p in found if p.kind == "empty_class")
+        raise DataError(first.reason, where=first.where, fix=first.fix)
     classes = _check_classes(root, dirs, per_part)
     index = {name: i for i, name in enumerate(classes)}
     # (relative path, label, part), sorted by path: the one order every array below follows
     items = sorted(
-        (rel, index[name], part) for part, found in per_part.items() for name, rels in found.items() for rel in rels
+        (rel, index[name], part) for part, found_ in per_part.items() for name, rels in found_.items() for rel in rels
     )
     paths = [rel for rel, _, _ in items]
     labels = np.array([label for _, label, _ in items], dtype=np.int64)
-    if dirs is None:
-        return classes, paths, labels, None
-    parts = np.array([part for _, _, part in items])
-    return classes, paths, labels, {part: np.flatnonzero(parts == part).astype(np.int64) for part in dirs}
+    parts = np.array([part for _, _, part in items]) if dirs is not None else None
+    return classes, paths, labels, parts
 
 
-def make_splits(
-    labels: np.ndarray, given: dict[str, np.ndarray] | None, valid_pct: float, seed: int
-) -> dict[str, np.ndarray]:
-    """The given splits, with a stratified ``valid`` carved out of ``train`` when there is none."""
-    splits = dict(given) if given is not None else {"train": np.arange(len(labels), dtype=np.int64)}
+def make_splits(labels: np.ndarray, parts: np.ndarray | None, valid_pct: float, seed: int) -> dict[str, np.ndarray]:
+    """The given parts as splits, with a stratified ``valid`` carved out of ``train`` when there is none."""
+    if parts is None:
+        splits = {"train": np.arange(len(labels), dtype=np.int64)}
+    else:
+        splits = {p: np.flatnonzero(parts == p).astype(np.int64) for p in ("train", "valid", "test") if (parts == p).any()}
     if "valid" not in splits:
         train = splits["train"]
         tr, va = stratified_split(labels[train], valid_pct, seed)  # positions within train, sorted
@@ -157,44 +183,8 @@ def make_splits(
 # ---------------------------------------------------------------- decoding
 
 
-def _to_8bit(im: Image.Image) -> Image.Image:
-    """Any Pillow mode -> "L" (grayscale sources) or "RGB", transparency over white."""
-    mode = im.mode
-    if mode in ("L", "RGB"):
-        return im
-    if mode == "1":
-        return im.convert("L")
-    if mode.startswith("I"):  # I, I;16, I;16B, ...: 16-bit samples; round 0..65535 onto 0..255
-        a = np.clip(np.asarray(im).astype(np.int64), 0, 65535)
-        return Image.fromarray(((a * 255 + 32767) // 65535).astype(np.uint8), "L")
-    if mode == "F":
-        return im.convert("L")
-    if mode in ("LA", "La"):
-        im = im.convert("LA")
-        out = Image.new("L", im.size, 255)  # white: a transparent pixel on a page is paper, not ink
-        out.paste(im.getchannel("L"), mask=im.getchannel("A"))
-        return out
-    if mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info):
-        im = im.convert("RGBA")
-        out = Image.new("RGB", im.size, (255, 255, 255))
-        out.paste(im.convert("RGB"), mask=im.getchannel("A"))
-        return out
-    return im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV
-
-
-def _resize_crop(im: Image.Image, size: int) -> Image.Image:
-    """Shorter side to ``size`` (bilinear, antialiased when shrinking), then a centered square."""
-    w, h = im.size
-    if (w, h) == (size, size):
-        return im
-    scale = size / min(w, h)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    im = im.resize((nw, nh), Image.Resampling.BILINEAR)
-    left, top = (nw - size) // 2, (nh - size) // 2
-    return im.crop((left, top, left + size, top + size))
-
-
-def decode_image(path: str | Path, size: int | None = None, mode: str | None = None) -> np.ndarray:
+def decode_image(path: str | Path, size: int | None = None, mode: str | None = None,
+                 max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """One image file as uint8: ``(H, W)`` for grayscale sources, else ``(H, W, 3)``.
 
     ``mode`` ("L" or "RGB") forces the channels, e.g. to feed a new image to a
@@ -210,47 +200,61 @@ def decode_image(path: str | Path, size: int | None = None, mode: str | None = N
         ((2, 2, 3), [255, 255, 255])
     """
     try:
-        with Image.open(path) as im:
-            img = _to_8bit(ImageOps.exif_transpose(im))  # exif_transpose loads the pixels
-            if mode is not None and img.mode != mode:
-                img = img.convert(mode)
-            if size is not None:
-                img = _resize_crop(img, size)
-            return np.asarray(img, dtype=np.uint8)
-    except Exception as e:  # Pillow raises many kinds (OSError, SyntaxError, ValueError, ...)
-        reason = str(e) or type(e).__name__
-        raise DataError(f"cannot decode image: {reason}", where=str(path), fix="remove or replace the file") from e
+        return decode_checked(path, size, mode, max_pixels=max_pixels)[0]
+    except BadImage as bad:
+        raise DataError(f"cannot decode image: {bad.reason}", where=str(path), fix=FIX_FILE) from None
+    except OSError as e:
+        raise DataError(f"cannot read the file: {e.strerror or e}", where=str(path), fix="check the path") from None
 
 
-def decode_all(root: Path, paths: list[str], size: int | None) -> torch.Tensor:
-    """Decode ``root/<path>`` for every path into one uint8 tensor ``(N, C, H, W)``.
+def stack_images(arrays: list[np.ndarray], paths: list[str], root: Path) -> torch.Tensor:
+    """Equal-size arrays ``(H, W)`` / ``(H, W, 3)`` -> one uint8 tensor ``(N, C, H, W)``.
 
     ``C`` is 1 when every image is grayscale, else 3 (grayscale ones are
-    repeated over RGB, as Pillow's ``convert("RGB")`` would). Stops at the first
-    file that fails, and at the first size mismatch when ``size`` is None.
+    repeated over RGB). Different sizes raise :class:`DataError` naming two.
     """
-    arrays: list[np.ndarray | None] = []
-    for rel in paths:
-        a = decode_image(root / rel, size)  # (H, W) or (H, W, 3)
-        if arrays and a.shape[:2] != arrays[0].shape[:2]:
-            (h0, w0), (h, w) = arrays[0].shape[:2], a.shape[:2]
+    h0, w0 = arrays[0].shape[:2]
+    for a, rel in zip(arrays, paths):
+        if a.shape[:2] != (h0, w0):
+            h, w = a.shape[:2]
             what = f"images have different sizes: {paths[0]} is {w0}x{h0}, {rel} is {w}x{h}"
             raise DataError(what, where=str(root), fix=_SIZE_FIX)
-        arrays.append(a)
     channels = 3 if any(a.ndim == 3 for a in arrays) else 1
-    h, w = arrays[0].shape[:2]
-    out = np.empty((len(arrays), channels, h, w), dtype=np.uint8)
+    out = np.empty((len(arrays), channels, h0, w0), dtype=np.uint8)
     for i, a in enumerate(arrays):
         out[i] = a.transpose(2, 0, 1) if a.ndim == 3 else a  # (H, W) broadcasts over C
         arrays[i] = None  # free as we go: peak memory ~ one copy of the dataset, not two
     return torch.from_numpy(out)
 
 
+def load_or_decode(root: Path, paths: list[str], size: int | None, *, max_pixels: int = MAX_PIXELS,
+                   workers: int = 2, cache_dir: str | Path | None = None):
+    """``(x of the good files, problems, fingerprint, cache path)``: from the cache, else decoded.
+
+    The problems found by the decode are kept in the cache's metadata, so a
+    second run neither decodes nor forgets which files were bad.
+    """
+    digests = [(rel, file_sha256(root / rel)) for rel in paths]
+    key = cache_key(digests, {"size": size, "color": "auto", "max_pixels": max_pixels})
+    path = cache_file(cache_dir, key)
+    cached = load_tensor(path)
+    if cached is not None:
+        x, meta = cached
+        return x, [Problem.from_json(r) for r in json.loads(meta.get("problems", "[]"))], key, path
+    arrays, problems = decode_many(root, paths, size, workers=workers, max_pixels=max_pixels)
+    good = [(a, rel) for a, rel in zip(arrays, paths) if a is not None]
+    if not good:
+        raise CheckReport(checked=len(paths), problems=problems).error(str(root))
+    x = stack_images([a for a, _ in good], [rel for _, rel in good], root)
+    save_tensor(path, x, {"problems": json.dumps([asdict(p) for p in problems])})
+    return x, problems, key, path
+
+
 # ---------------------------------------------------------------- the folder
 
 
 class ImageFolder:
-    """An image folder scanned, decoded once to a uint8 tensor cache, and split.
+    """An image folder scanned, checked, decoded once to a uint8 tensor cache, and split.
 
     Args:
         path: the folder (either layout in the module docstring).
@@ -259,20 +263,30 @@ class ImageFolder:
         valid_pct, seed: the stratified hold-out, used when there is no ``valid/``.
         cache_dir: where decoded tensors are kept (default ``$DEEPDOJO_CACHE``
             or ``~/.cache/deepdojo``).
+        skip_bad: False (default) raises :class:`~deepdojo.data.checks.DataCheckError`
+            listing every bad file; True leaves them out (see ``skipped``).
+        max_pixels: images with more pixels are refused as decompression bombs.
+        workers: decoding processes on the first pass.
+        dedupe: drop valid/test images that duplicate (exactly or nearly) a
+            train image; they are always reported (``leaks``, ``report``).
+        split_file: a ``splits.json`` to reuse (verified against its hash and
+            the file names); written here when it does not exist yet.
 
     Attributes:
         root, classes, paths (relative posix, sorted), labels (int64 ``(N,)``),
         splits ("train"/"valid"(/"test") -> sorted int64 indices), x (uint8
         ``(N, C, H, W)``), fingerprint (sha256 of file contents + decode
-        settings), cache_path.
+        settings), cache_path, report (every problem found, warnings too),
+        skipped (the error problems left out with ``skip_bad``), leaks
+        (:class:`~deepdojo.data.leakage.Leak` for every duplicate across splits).
 
     Example:
         >>> import tempfile
         >>> from deepdojo.data.builtin import export_image_folder
         >>> tmp = Path(tempfile.mkdtemp())
         >>> f = ImageFolder(export_image_folder("digits", tmp / "d"), size=16, cache_dir=tmp / "c")
-        >>> tuple(f.x.shape), len(f.splits["train"]) + len(f.splits["valid"])
-        ((1797, 1, 16, 16), 1797)
+        >>> tuple(f.x.shape), len(f.splits["train"]) + len(f.splits["valid"]), f.report.ok
+        ((1797, 1, 16, 16), 1797, True)
     """
 
     def __init__(
@@ -282,6 +296,11 @@ class ImageFolder:
         valid_pct: float = 0.2,
         seed: int = 0,
         cache_dir: str | Path | None = None,
+        skip_bad: bool = False,
+        max_pixels: int = MAX_PIXELS,
+        workers: int = 2,
+        dedupe: bool = False,
+        split_file: str | Path | None = None,
     ):
         root = Path(path).expanduser()
         if not root.exists():
@@ -292,16 +311,30 @@ class ImageFolder:
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
             raise ConfigError(f"size must be a positive integer, got {size!r}", where="size", fix="pass e.g. size=224")
         self.root, self.size, self.seed = root, size, seed
-        self.classes, self.paths, self.labels, given = scan_folder(root)
-        self.splits = make_splits(self.labels, given, valid_pct, seed)
-        digests = [(rel, file_sha256(root / rel)) for rel in self.paths]
-        self.fingerprint = cache_key(digests, {"size": size, "color": "auto"})
-        self.cache_path = cache_file(cache_dir, self.fingerprint)
-        x = load_tensor(self.cache_path, n=len(self.paths))
-        if x is None:
-            x = decode_all(root, self.paths, size)
-            save_tensor(self.cache_path, x)
-        self.x = x  # (N, C, H, W) uint8
+        scan_problems: list[Problem] = []
+        self.classes, paths, labels, parts = scan_folder(root, scan_problems)
+        x, file_problems, self.fingerprint, self.cache_path = load_or_decode(
+            root, paths, size, max_pixels=max_pixels, workers=workers, cache_dir=cache_dir
+        )
+        self.report = CheckReport(checked=len(paths), problems=scan_problems + file_problems)
+        if not self.report.ok and not skip_bad:
+            raise self.report.error(str(root))
+        bad = {p.where for p in file_problems if p.severity == "error"}
+        keep = np.array([rel not in bad for rel in paths], dtype=bool)
+        self.paths = [rel for rel, k in zip(paths, keep) if k]
+        self.labels = labels[keep]
+        self.skipped = self.report.errors if skip_bad else []
+        if split_file is not None and Path(split_file).exists():
+            self.splits = load_splits(Path(split_file), n=len(self.paths), ids=self.paths)
+        else:
+            self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed)
+        self.x = x  # (N, C, H, W) uint8, good files only
+        self.leaks = find_leaks(x, self.splits)
+        self.report.problems.extend(leak.problem(self.paths) for leak in self.leaks)
+        if dedupe:
+            self.splits = drop_leaks(self.splits, self.leaks)
+        if split_file is not None and not Path(split_file).exists():
+            save_splits(Path(split_file), self.splits, self.paths)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -316,13 +349,19 @@ class ImageFolder:
         ``augment="auto"`` picks ``light`` for grayscale (symbols and digits:
         no mirroring) and ``default`` for colour. ``seed`` drives shuffling and
         augmentation (default: the folder's seed); the split is already fixed.
+        ``info["skipped"]`` lists the files left out by ``skip_bad``.
         """
         if augment == "auto":
             augment = "light" if self.x.shape[1] == 1 else "default"
         data = Data.from_tensors(
             self.x, torch.from_numpy(self.labels), splits=self.splits, batch_size=batch_size,
             seed=self.seed if seed is None else seed, augment=augment, classes=self.classes,
-            name=str(self.root), ids=self.paths,
+            name=str(self.root), ids=self.paths, fingerprint=self.fingerprint,
         )
-        data.info["fingerprint"] = self.fingerprint  # the files' identity, stable across decodes
+        data.info["check"] = {"checked": self.report.checked, "errors": len(self.report.errors),
+                              "warnings": len(self.report.warnings)}
+        data.info["leaks"] = {"exact": sum(l.kind == "exact_duplicate" for l in self.leaks),
+                              "near": sum(l.kind == "near_duplicate" for l in self.leaks)}
+        if self.skipped:
+            data.info["skipped"] = [asdict(p) for p in self.skipped]
         return data

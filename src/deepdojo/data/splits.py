@@ -64,4 +64,80 @@ def save_splits(path: Path, splits: dict[str, np.ndarray], ids: list[str] | None
     body = {"hash": split_hash(splits), "indices": record}
     if ids is not None:
         body["ids"] = {name: [ids[i] for i in idx] for name, idx in splits.items()}
-    path.write_text(json.dumps(body))
+    from deepdojo.train.run_folder import atomic_write_bytes
+
+    atomic_write_bytes(Path(path), json.dumps(body).encode())
+
+
+def grouped_split(groups, valid_pct: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, valid)`` with every group wholly on one side (e.g. all photos of one patient).
+
+    Whole groups are drawn in a seeded order until ``valid`` holds about
+    ``valid_pct`` of the rows.
+
+    >>> tr, va = grouped_split(["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4", "p5", "p5"], 0.2)
+    >>> len(va), len({["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4", "p5", "p5"][i] for i in va})
+    (2, 1)
+    """
+    groups = np.asarray(groups)
+    names, inverse = np.unique(groups, return_inverse=True)
+    if len(names) < 2:
+        raise DataError("a grouped split needs at least 2 groups", where="group column", fix="check the column")
+    order = np.random.default_rng(seed).permutation(len(names))
+    sizes = np.bincount(inverse)
+    target, taken, chosen = valid_pct * len(groups), 0, []
+    for g in order[:-1]:  # at least one group stays in train
+        if taken >= target:
+            break
+        chosen.append(g)
+        taken += sizes[g]
+    valid = np.isin(inverse, chosen)
+    return np.flatnonzero(~valid).astype(np.int64), np.flatnonzero(valid).astype(np.int64)
+
+
+def time_split(times, valid_pct: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, valid)``: the latest ``valid_pct`` of rows by time go to valid (no future in train).
+
+    >>> time_split([5, 1, 4, 2, 3], 0.4)
+    (array([1, 3, 4]), array([0, 2]))
+    """
+    order = np.argsort(np.asarray(times), kind="stable")
+    k = max(1, int(round(len(order) * valid_pct)))
+    return np.sort(order[:-k]).astype(np.int64), np.sort(order[-k:]).astype(np.int64)
+
+
+def add_train_dev(splits: dict[str, np.ndarray], labels, pct: float = 0.1, seed: int = 0) -> dict[str, np.ndarray]:
+    """Carve ``train_dev`` out of ``train``: a held-out slice of the *training* distribution.
+
+    Its error next to the valid error tells variance (train vs train-dev)
+    from data mismatch (train-dev vs valid).
+    """
+    train = np.asarray(splits["train"])
+    tr, dev = stratified_split(np.asarray(labels)[train], pct, seed) if labels is not None else random_split(len(train), pct, seed)
+    return {**splits, "train": train[tr], "train_dev": train[dev]}
+
+
+def load_splits(path: Path, n: int | None = None, ids: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Read ``splits.json`` back, verifying its hash (and the item ids when both sides have them).
+
+    Raises :class:`DataError` when the file was edited, refers to rows past
+    ``n``, or was written for different items.
+    """
+    path = Path(path)
+    try:
+        body = json.loads(path.read_text())
+        splits = {k: np.asarray(v, dtype=np.int64) for k, v in body["indices"].items()}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"cannot read the split file ({e})", where=str(path), fix="delete it to split again") from None
+    if split_hash(splits) != body.get("hash"):
+        raise DataError("split file does not match its hash (edited?)", where=str(path), fix="delete it to split again")
+    if n is not None and any(len(v) and (v.max() >= n or v.min() < 0) for v in splits.values()):
+        raise DataError(f"split file refers to rows outside 0..{n - 1}", where=str(path),
+                        fix="the data changed: delete the split file to split again")
+    saved = body.get("ids")
+    if ids is not None and saved is not None:
+        for name, idx in splits.items():
+            if [ids[i] for i in idx] != saved.get(name):
+                raise DataError(f"the {name} split was saved for different items", where=str(path),
+                                fix="the data changed: delete the split file to split again")
+    return splits

@@ -57,12 +57,24 @@ class FeatureTransform:
         return {"kind": "features", "mean": self.mean.tolist(), "std": self.std.tolist()}
 
 
-def image_stats(x_uint8: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std in [0, 1] units of uint8 images ``(N, C, H, W)``."""
-    x = x_uint8.float().div_(255.0)
-    mean = x.mean(dim=(0, 2, 3))
-    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)  # a constant channel must not divide by 0
-    return mean.tolist(), std.tolist()
+def image_stats(x_uint8: torch.Tensor, chunk: int = 1024) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std in [0, 1] units of uint8 images ``(N, C, H, W)``.
+
+    Sums run over chunks in float64, so memory stays at one chunk of floats
+    rather than a float copy of the whole training set.
+    """
+    n, c = x_uint8.shape[:2]
+    count = n * x_uint8[0, 0].numel()
+    total = torch.zeros(c, dtype=torch.float64)
+    total_sq = torch.zeros(c, dtype=torch.float64)
+    for i in range(0, n, chunk):
+        xc = x_uint8[i : i + chunk].to(torch.float64)  # (B, C, H, W)
+        total += xc.sum(dim=(0, 2, 3)).cpu()
+        total_sq += xc.square().sum(dim=(0, 2, 3)).cpu()
+    mean = total / count
+    var = (total_sq - count * mean.square()) / max(count - 1, 1)  # unbiased, like Tensor.std
+    std = (var.clamp_min(0).sqrt() / 255.0).clamp_min(1e-3)  # a constant channel must not divide by 0
+    return (mean / 255.0).tolist(), std.tolist()
 
 
 def feature_stats(x: torch.Tensor) -> tuple[list[float], list[float]]:

@@ -1,0 +1,127 @@
+"""Reading a CSV/TSV you can trust: each fault found, named by row and column, never a traceback.
+
+:func:`read_table` reads the whole file once and collects every problem:
+
+==================  =====================================================
+kind                when
+==================  =====================================================
+bom                 the file starts with a byte-order mark (stripped; warning)
+wrong_delimiter     a .csv separated by ";" / tab / "|" (or a .tsv by ",")
+ragged_row          a row with more or fewer fields than the header
+duplicate_column    two columns with the same name
+duplicate_row       the same row twice (the later one is named)
+==================  =====================================================
+
+The checks that need to know what a column means (missing files, empty or
+unknown labels, NaN targets, paths escaping the data root) live with the
+sources that know it (:mod:`deepdojo.data.csv_sources`).
+
+Example:
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_bytes(b"\\xef\\xbb\\xbfa,b\\n1,2\\n1,2\\n")
+    >>> table = read_table(p)
+    >>> table.columns, len(table.rows), [x.kind for x in table.problems]
+    (['a', 'b'], 2, ['bom', 'duplicate_row'])
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deepdojo.data.checks import Problem
+from deepdojo.errors import DataError
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+@dataclass
+class Table:
+    """A parsed CSV: ``columns``, ``rows`` (lists of strings), every problem, and the file."""
+
+    path: Path
+    columns: list[str]
+    rows: list[list[str]]
+    problems: list[Problem] = field(default_factory=list)
+    delimiter: str = ","
+    bad_rows: set[int] = field(default_factory=set)  # rows with an error found while parsing
+
+    def column(self, name: str) -> list[str]:
+        i = self.columns.index(name)
+        return [r[i] if i < len(r) else "" for r in self.rows]
+
+    def where(self, row: int, column: str | None = None) -> str:
+        """``file:line`` (1-based, the header is line 1), plus the column when given."""
+        text = f"{self.path.name}:{row + 2}"
+        return f"{text} ({column})" if column else text
+
+    def require(self, name: str, role: str) -> None:
+        if name not in self.columns:
+            raise DataError(f"no column {name!r} for the {role}", where=str(self.path),
+                            fix=f"use one of the columns: {', '.join(self.columns)}")
+
+
+def _detect_delimiter(first_line: str) -> str:
+    """The candidate that splits the header into the most fields (ties: comma)."""
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def read_table(path: str | Path, delimiter: str | None = None, duplicates: str = "error") -> Table:
+    """Parse ``path`` (``.tsv``: tab, else comma unless ``delimiter`` is given).
+
+    ``duplicates="error"`` makes repeated rows errors, ``"warning"`` only reports them.
+    Raises :class:`DataError` when the file is missing, unreadable or empty.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError("file not found", where=str(path), fix="check the path")
+    raw = path.read_bytes()
+    problems = []
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+        problems.append(Problem(path.name, "starts with a byte-order mark (BOM); it was ignored", "bom",
+                                severity="warning", fix="save as UTF-8 without BOM"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text (byte {e.start})", where=str(path), fix="save the file as UTF-8") from None
+    if not text.strip():
+        raise DataError("the file is empty", where=str(path), fix="add a header line and rows")
+    expected = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
+    found = _detect_delimiter(text.splitlines()[0])
+    if delimiter is None and found != expected:
+        raise DataError(
+            f"the header is {DELIMITERS[found]}-separated but a {path.suffix or 'csv'} file should be "
+            f"{DELIMITERS[expected]}-separated", where=str(path),
+            fix=f"save it with {DELIMITERS[expected]}s, or pass delimiter={found!r} (CLI: --delimiter)",
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=expected)
+    lines = [r for r in reader if r and any(c.strip() for c in r)]
+    columns = [c.strip() for c in lines[0]]
+    for name in sorted({c for c in columns if columns.count(c) > 1}):
+        problems.append(Problem(path.name, f"column {name!r} appears {columns.count(name)} times", "duplicate_column",
+                                fix="rename one of them"))
+    table = Table(path, columns, [[c.strip() for c in r] for r in lines[1:]], problems, expected)
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(table.rows):
+        if len(row) != len(columns):
+            problems.append(Problem(table.where(i), f"{len(row)} fields but the header has {len(columns)}",
+                                    "ragged_row", fix="quote fields that contain the delimiter"))
+            table.bad_rows.add(i)
+        key = tuple(row)
+        if key in seen:
+            problems.append(Problem(table.where(i), f"duplicate of line {seen[key] + 2}", "duplicate_row",
+                                    severity="error" if duplicates == "error" else "warning",
+                                    fix="remove the repeated row"))
+            if duplicates == "error":
+                table.bad_rows.add(i)
+        else:
+            seen[key] = i
+    if not table.rows:
+        raise DataError("the file has a header but no rows", where=str(path), fix="add rows")
+    return table

@@ -1,0 +1,186 @@
+"""CSV sources: image lists (``path,label[,split]``) and tabular files, each checked row by row.
+
+Every fault is collected first (with its line and column), then one
+:class:`~deepdojo.data.checks.DataCheckError` lists them all, unless
+``skip_bad`` drops the bad rows (named in ``info["skipped"]``).
+
+Example:
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for i in range(10):
+    ...     Image.new("L", (4, 4), 20 * i).save(d / f"{i}.png")
+    >>> _ = (d / "list.csv").write_text("path,label\\n" + "".join(f"{i}.png,{'ab'[i % 2]}\\n" for i in range(10)))
+    >>> data = image_csv(d / "list.csv", cache_dir=d / "cache")
+    >>> data.classes, data.input_shape, data.info["sizes"]
+    (['a', 'b'], (1, 4, 4), {'train': 8, 'valid': 2})
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepdojo.data.check_csv import Table, read_table
+from deepdojo.data.check_images import MAX_PIXELS
+from deepdojo.data.checks import CheckReport, Problem
+from deepdojo.data.core import Data
+from deepdojo.data.splits import random_split, stratified_split
+from deepdojo.errors import DataError
+
+PATH_COLUMNS = ("path", "image", "file", "filename", "image_path")
+LABEL_COLUMNS = ("label", "labels", "class", "target", "y")
+SPLITS = ("train", "valid", "test")
+MISSING = {"", "na", "nan", "null", "none", "?"}
+
+
+def _pick(table: Table, given: str | None, candidates: tuple[str, ...], role: str) -> str:
+    if given is not None:
+        table.require(given, role)
+        return given
+    for name in table.columns:
+        if name.lower() in candidates:
+            return name
+    raise DataError(f"no {role} column", where=str(table.path),
+                    fix=f"name one of the columns {'/'.join(candidates)}, or pass the column name")
+
+
+def _finish(report: CheckReport, bad_rows: set[int], n: int, skip_bad: bool, where: str) -> tuple[np.ndarray, list]:
+    """Raise with every problem, or return the kept row mask and the skipped problems."""
+    if not report.ok and not skip_bad:
+        raise report.error(where)
+    keep = np.array([i not in bad_rows for i in range(n)], dtype=bool)
+    if not keep.any():
+        raise report.error(where)
+    return keep, [asdict(p) for p in report.errors] if skip_bad else []
+
+
+def _split_indices(labels: np.ndarray | None, n: int, parts: list[str] | None, valid_pct: float, seed: int):
+    """Given parts (a split column) or a stratified / random hold-out."""
+    if parts is not None and any(parts):
+        arr = np.array([p or "train" for p in parts])
+        splits = {s: np.flatnonzero(arr == s).astype(np.int64) for s in SPLITS if (arr == s).any()}
+        if "valid" in splits:
+            return splits
+        base = splits["train"]
+    else:
+        splits, base = {}, np.arange(n, dtype=np.int64)
+    if labels is not None:
+        tr, va = stratified_split(labels[base], valid_pct, seed)
+    else:
+        tr, va = random_split(len(base), valid_pct, seed)
+    splits.update(train=base[tr], valid=base[va])
+    return {s: splits[s] for s in SPLITS if s in splits}
+
+
+def _check_image_rows(table: Table, root: Path, pcol: str, lcol: str, scol: str | None, delim: str | None):
+    """Row problems of an image list and the set of bad rows."""
+    problems, bad = [], set()
+    rroot = root.resolve()
+    for i, (rel, label) in enumerate(zip(table.column(pcol), table.column(lcol))):
+        if i in table.bad_rows:  # a ragged or duplicate row is reported once, as that
+            bad.add(i)
+            continue
+        found = []
+        if not rel:
+            found.append(Problem(table.where(i, pcol), "empty path", "empty_path", fix="fill in the image path"))
+        elif Path(rel).is_absolute() or not (rroot / rel).resolve().is_relative_to(rroot):
+            found.append(Problem(table.where(i, pcol), f"path {rel!r} escapes the data root {root}", "escaping_path",
+                                 fix="use paths relative to the CSV's folder, without ../"))
+        elif not (root / rel).is_file():
+            found.append(Problem(table.where(i, pcol), f"file not found: {rel}", "missing_file",
+                                 fix="fix the path or remove the row"))
+        if not label or (delim and not [t for t in label.split(delim) if t.strip()]):
+            found.append(Problem(table.where(i, lcol), "empty label", "empty_label", fix="fill in the label"))
+        if scol is not None:
+            split = table.column(scol)[i]
+            if split and split.lower() not in SPLITS:
+                found.append(Problem(table.where(i, scol), f"unknown split {split!r}", "unknown_split",
+                                     fix="use train, valid or test"))
+        problems += found
+        bad |= {i} if found else set()
+    return problems, bad
+
+
+def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str | None = None,
+              label_delim: str | None = None, size: int | None = None, valid_pct: float = 0.2, seed: int = 0,
+              batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
+              delimiter: str | None = None, cache_dir: str | Path | None = None,
+              max_pixels: int = MAX_PIXELS) -> Data:
+    """An image list ``path,label[,split]`` (paths relative to the CSV's folder) as :class:`Data`.
+
+    ``label_delim`` (e.g. ``" "``) makes it multi-label: ``y`` is multi-hot
+    float ``(N, C)`` and ``task`` is "multilabel". Labels of valid/test rows
+    that never occur in train rows are errors (``unknown_label``).
+    """
+    from deepdojo.data.images import load_or_decode
+
+    table = read_table(path, delimiter=delimiter)
+    root = table.path.parent
+    pcol = _pick(table, path_col, PATH_COLUMNS, "image path")
+    lcol = _pick(table, label_col, LABEL_COLUMNS, "label")
+    scol = "split" if "split" in table.columns else None
+    problems, bad = _check_image_rows(table, root, pcol, lcol, scol, label_delim)
+    parts = [s.lower() for s in table.column(scol)] if scol else None
+    tokens = [[t.strip() for t in (lab.split(label_delim) if label_delim else [lab]) if t.strip()]
+              for lab in table.column(lcol)]
+    train_labels = {t for i, ts in enumerate(tokens) if i not in bad and (not parts or parts[i] in ("", "train"))
+                    for t in ts}
+    for i, ts in enumerate(tokens):
+        for t in ts:
+            if i not in bad and t not in train_labels:
+                problems.append(Problem(table.where(i, lcol), f"label {t!r} has no training rows", "unknown_label",
+                                        fix="add training rows with this label or fix the typo"))
+                bad.add(i)
+    good_paths = sorted({table.column(pcol)[i] for i in range(len(table.rows)) if i not in bad})
+    x_all, file_problems, key, _ = load_or_decode(root, good_paths, size, max_pixels=max_pixels, cache_dir=cache_dir)
+    bad_files = {p.where for p in file_problems if p.severity == "error"}
+    bad |= {i for i, rel in enumerate(table.column(pcol)) if rel in bad_files}
+    report = CheckReport(len(table.rows), table.problems + problems + file_problems)
+    bad |= table.bad_rows
+    keep, skipped = _finish(report, bad, len(table.rows), skip_bad, str(table.path))
+    row_of = {rel: j for j, rel in enumerate(p for p in good_paths if p not in bad_files)}
+    rows = np.flatnonzero(keep)
+    x = x_all[torch.as_tensor([row_of[table.column(pcol)[i]] for i in rows], dtype=torch.long)]
+    classes = sorted(train_labels)
+    index = {c: k for k, c in enumerate(classes)}
+    if label_delim:
+        y = torch.zeros(len(rows), len(classes))
+        for r, i in enumerate(rows):
+            y[r, [index[t] for t in tokens[i]]] = 1.0
+        labels = None
+    else:
+        labels = np.array([index[tokens[i][0]] for i in rows], dtype=np.int64)
+        y = torch.from_numpy(labels)
+    splits = _split_indices(labels, len(rows), [parts[i] for i in rows] if parts else None, valid_pct, seed)
+    if augment == "auto":
+        augment = "light" if x.shape[1] == 1 else "default"
+    data = Data.from_tensors(x, y, splits=splits, batch_size=batch_size, seed=seed, augment=augment,
+                             classes=classes, task="multilabel" if label_delim else "classification",
+                             name=str(table.path), ids=[table.column(pcol)[i] for i in rows], fingerprint=key)
+    data.info["check"] = report.to_json()
+    if skipped:
+        data.info["skipped"] = skipped
+    return data
+
+
+def load_csv(path: str | Path, *, target: str | None = None, size: int | None = None, valid_pct: float = 0.2,
+             seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
+             cache_dir: str | Path | None = None) -> Data:
+    """A CSV/TSV as :class:`Data`: an image list when it has a path column, else a tabular file.
+
+    The tabular target is ``target``, else a column named like a label
+    (label/class/target/y), else the last column.
+    """
+    from deepdojo.data.tabular import tabular_csv
+
+    table = read_table(path)
+    if any(c.lower() in PATH_COLUMNS for c in table.columns):
+        return image_csv(path, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
+                         skip_bad=skip_bad, cache_dir=cache_dir)
+    if target is None:
+        target = next((c for c in table.columns if c.lower() in LABEL_COLUMNS), table.columns[-1])
+    return tabular_csv(path, target, valid_pct=valid_pct, seed=seed, batch_size=batch_size, skip_bad=skip_bad)
