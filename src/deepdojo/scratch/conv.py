@@ -1,11 +1,17 @@
-"""Convolution and pooling by im2col, using NumPy stride tricks.
+"""Convolution by im2col (NumPy stride tricks), and pooling by kernel taps.
 
-``_windows`` views a padded (N, C, H, W) array as (N, C, OH, OW, kh, kw) -- every
-receptive field, without copying. A convolution is then one tensor contraction of those
-windows with the (O, C, kh, kw) kernel, which NumPy hands to BLAS as a matrix product.
-The backward pass is the reverse trip ("col2im"): each window's gradient is added back
-onto the pixels it came from, looping over the kh*kw kernel offsets (9 for 3x3), not
-over pixels.
+Convolution: ``sliding_window_view`` sees a padded (N, C, H, W) array as
+(N, C, OH, OW, kh, kw) -- every receptive field, without copying. Copying that into an
+"im2col" matrix with one row per output pixel and one column per (c, i, j) weight turns
+the convolution into a single matrix product, which NumPy hands to BLAS. The backward
+pass reuses the matrix for the weight gradient, and makes the reverse trip ("col2im")
+for the input gradient: each window's gradient is added back onto the pixels it came
+from.
+
+Pooling and col2im both use *taps*: for kernel offset (i, j), ``_tap`` is the strided
+(N, C, OH, OW) view of the pixel at offset (i, j) in every window. Looping over the
+kh*kw offsets (4 for 2x2) costs a handful of whole-array operations, not a loop over
+pixels.
 
 >>> from deepdojo.scratch.tensor import Tensor
 >>> x = Tensor(np.ones((1, 1, 4, 4)))
@@ -25,23 +31,14 @@ def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def _windows(x, kernel, stride):
-    """(N, C, H, W) -> view (N, C, OH, OW, kh, kw) of every kernel-sized window."""
-    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
-    return view[:, :, :: stride[0], :: stride[1]]
+def _out_size(size, kernel, stride):
+    return (size - kernel) // stride + 1
 
 
-def _fold(cols, padded_shape, stride):
-    """col2im: add window gradients (N, C, OH, OW, kh, kw) back onto a padded image."""
-    grad = np.zeros(padded_shape, dtype=cols.dtype)
-    _, _, oh, ow, kh, kw = cols.shape
-    for i in range(kh):
-        for j in range(kw):
-            # Kernel offset (i, j) touched pixels i, i+s, ..., i+s*(OH-1) (and same for j).
-            grad[:, :, i : i + stride[0] * oh : stride[0], j : j + stride[1] * ow : stride[1]] += (
-                cols[:, :, :, :, i, j]
-            )
-    return grad
+def _tap(a, i, j, out_hw, stride):
+    """(N, C, H, W) -> strided view (N, C, OH, OW): pixel (i, j) of every window."""
+    (oh, ow), (sh, sw) = out_hw, stride
+    return a[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
 
 
 def _pad_hw(x, padding, value=0.0):
@@ -65,21 +62,45 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     stride, padding = _pair(stride), _pair(padding)
     xp = _pad_hw(x.data, padding)  # (N, C, H+2ph, W+2pw)
     w = weight.data
-    cols = _windows(xp, w.shape[2:], stride)  # (N, C, OH, OW, kh, kw)
-    # Contract over (C, kh, kw): (N, OH, OW, O) -> (N, O, OH, OW)
-    out = np.tensordot(cols, w, axes=((1, 4, 5), (1, 2, 3))).transpose(0, 3, 1, 2)
-    parents = (x, weight)
+    o, c, kh, kw = w.shape
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, :: stride[0], :: stride[1]]  # (N, C, OH, OW, kh, kw), a view
+    n, _, oh, ow = windows.shape[:4]
+    # im2col, the one big copy: (N*OH*OW, C*kh*kw), one row per output pixel.
+    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    w2 = w.reshape(o, c * kh * kw)  # (O, C*kh*kw), one row per filter
+    out = cols @ w2.T  # (N*OH*OW, O)
     if bias is not None:
-        out = out + bias.data[:, None, None]
-        parents = (x, weight, bias)
+        out += bias.data
+    out = out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)  # (N, O, OH, OW)
 
     def backward(g):  # g: (N, O, OH, OW)
-        d_w = np.tensordot(g, cols, axes=((0, 2, 3), (0, 2, 3)))  # (O, C, kh, kw)
-        d_cols = np.tensordot(g, w, axes=((1,), (0,)))  # (N, OH, OW, C, kh, kw)
-        d_x = _unpad_hw(_fold(d_cols.transpose(0, 3, 1, 2, 4, 5), xp.shape, stride), padding)
-        return (d_x, d_w, g.sum(axis=(0, 2, 3))) if bias is not None else (d_x, d_w)
+        g2 = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)  # (N*OH*OW, O)
+        d_w = (g2.T @ cols).reshape(w.shape)  # sum over output pixels of g * input patch
+        d_x = None
+        if x.requires_grad:  # e.g. not for the image fed to the first layer
+            d_cols = (g2 @ w2).reshape(n, oh, ow, c, kh, kw)  # gradient of every patch
+            d_xp = np.zeros(xp.shape, dtype=d_cols.dtype)
+            for i in range(kh):  # col2im: patch pixel (i, j) came from tap (i, j)
+                for j in range(kw):
+                    _tap(d_xp, i, j, (oh, ow), stride)[...] += (
+                        d_cols[..., i, j].transpose(0, 3, 1, 2)
+                    )
+            d_x = _unpad_hw(d_xp, padding)
+        return (d_x, d_w, g2.sum(axis=0)) if bias is not None else (d_x, d_w)
 
-    return _result(np.ascontiguousarray(out), parents, backward)
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return _result(out, parents, backward)
+
+
+def _pool_geometry(x, kernel_size, stride, padding):
+    kernel = _pair(kernel_size)
+    stride = _pair(stride if stride is not None else kernel_size)
+    padding = _pair(padding)
+    h, w = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
+    out_hw = (_out_size(h, kernel[0], stride[0]), _out_size(w, kernel[1], stride[1]))
+    offsets = [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]  # row-major
+    return stride, padding, out_hw, offsets
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
@@ -87,20 +108,21 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 
     The gradient goes to one maximum per window (the first, in row-major order).
     """
-    kernel = _pair(kernel_size)
-    stride = _pair(stride if stride is not None else kernel_size)
-    padding = _pair(padding)
+    stride, padding, out_hw, offsets = _pool_geometry(x, kernel_size, stride, padding)
     xp = _pad_hw(x.data, padding, value=-np.inf)
-    cols = _windows(xp, kernel, stride)  # (N, C, OH, OW, kh, kw)
-    flat = cols.reshape(cols.shape[:4] + (-1,))  # (N, C, OH, OW, kh*kw), a copy
-    arg = flat.argmax(axis=-1)  # (N, C, OH, OW): which kernel offset won
-    out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+    out = _tap(xp, 0, 0, out_hw, stride).copy()  # running max, (N, C, OH, OW)
+    winner = np.zeros(out.shape, dtype=np.intp)  # which offset holds it
+    for k, (i, j) in enumerate(offsets[1:], start=1):
+        candidate = _tap(xp, i, j, out_hw, stride)
+        better = candidate > out  # strict: ties keep the earlier offset
+        np.copyto(out, candidate, where=better)
+        winner[better] = k
 
     def backward(g):
-        # Route g to the winning offset: one-hot over the kh*kw positions, then fold.
-        d_cols = (np.arange(flat.shape[-1]) == arg[..., None]) * g[..., None]
-        d_cols = d_cols.reshape(cols.shape).astype(g.dtype)
-        return (_unpad_hw(_fold(d_cols, xp.shape, stride), padding),)
+        d_xp = np.zeros(xp.shape, dtype=g.dtype)
+        for k, (i, j) in enumerate(offsets):  # each window's g goes to its winner only
+            _tap(d_xp, i, j, out_hw, stride)[...] += np.where(winner == k, g, 0)
+        return (_unpad_hw(d_xp, padding),)
 
     return _result(out, (x,), backward)
 
@@ -108,17 +130,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Average pooling like ``torch.nn.functional.avg_pool2d`` (zero padding is counted,
     torch's default ``count_include_pad=True``)."""
-    kernel = _pair(kernel_size)
-    stride = _pair(stride if stride is not None else kernel_size)
-    padding = _pair(padding)
+    stride, padding, out_hw, offsets = _pool_geometry(x, kernel_size, stride, padding)
     xp = _pad_hw(x.data, padding)
-    cols = _windows(xp, kernel, stride)
-    area = kernel[0] * kernel[1]
-    out = cols.mean(axis=(4, 5))  # (N, C, OH, OW)
+    scale = 1.0 / len(offsets)
+    out = sum(_tap(xp, i, j, out_hw, stride) for i, j in offsets) * scale
 
     def backward(g):
-        # Every pixel of a window gets g / area.
-        d_cols = np.broadcast_to((g / area)[..., None, None], cols.shape)
-        return (_unpad_hw(_fold(d_cols, xp.shape, stride), padding),)
+        d_xp = np.zeros(xp.shape, dtype=g.dtype)
+        for i, j in offsets:  # every pixel of a window gets g / area
+            _tap(d_xp, i, j, out_hw, stride)[...] += g * scale
+        return (_unpad_hw(d_xp, padding),)
 
-    return _result(out, (x,), backward)
+    return _result(out.astype(x.dtype, copy=False), (x,), backward)
