@@ -77,20 +77,25 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError("call super().__init__() before assigning attributes")
-        for registry in (self._parameters, self._modules, self._buffers):
-            registry.pop(name, None)
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            home = self._parameters
         elif isinstance(value, Module):
-            self._modules[name] = value
-        elif name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            home = self._modules
+        elif name in self._buffers:  # reassigning a buffer keeps it a buffer
+            home = self._buffers
+        else:
+            home = None  # a plain attribute (or None, e.g. bias=False)
+        for registry in (self._parameters, self._modules, self._buffers):
+            if registry is not home:
+                registry.pop(name, None)
+        if home is not None:
+            home[name] = value  # an existing key keeps its place: state_dict order is stable
         object.__setattr__(self, name, value)
 
     def register_buffer(self, name, array):
         """A non-trained array saved in the ``state_dict`` (e.g. batch-norm statistics)."""
-        self.__dict__.setdefault("_buffer_names", set()).add(name)
-        setattr(self, name, array)
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -168,7 +173,11 @@ class Module:
 
 
 class Linear(Module):
-    """y = x W^T + b; weight (out_features, in_features), bias (out_features,)."""
+    """y = x W^T + b; weight (out_features, in_features), bias (out_features,).
+
+    >>> Linear(3, 2)(Tensor(np.ones((4, 3)))).shape    # (N, in) -> (N, out)
+    (4, 2)
+    """
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float64):
         super().__init__()
@@ -182,7 +191,13 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    """weight (out_channels, in_channels, kh, kw), bias (out_channels,)."""
+    """weight (out_channels, in_channels, kh, kw), bias (out_channels,).
+
+    >>> Conv2d(1, 8, 3, padding=1)(Tensor(np.zeros((2, 1, 28, 28)))).shape
+    (2, 8, 28, 28)
+    >>> Conv2d(1, 8, 3, stride=2)(Tensor(np.zeros((2, 1, 28, 28)))).shape
+    (2, 8, 13, 13)
+    """
 
     def __init__(
         self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
@@ -218,7 +233,15 @@ class AvgPool2d(Module):
 
 
 class _BatchNorm(Module):
-    """Shared by BatchNorm1d/2d. ``momentum=None`` means a cumulative average, as in torch."""
+    """Shared by BatchNorm1d/2d. ``momentum=None`` means a cumulative average, as in torch.
+
+    >>> bn = BatchNorm1d(2)
+    >>> _ = bn(Tensor(np.array([[1.0, 10.0], [3.0, 30.0]])))    # a training step
+    >>> bn.running_mean      # 0.9 * 0 + 0.1 * batch mean
+    array([0.2, 2. ])
+    >>> bn.running_var       # 0.9 * 1 + 0.1 * unbiased batch variance (2 and 200)
+    array([ 1.1, 20.9])
+    """
 
     def __init__(
         self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
@@ -313,7 +336,8 @@ class Sequential(Module):
             setattr(self, str(i), layer)
 
     def __getitem__(self, i):
-        return list(self._modules.values())[i]
+        layers = list(self._modules.values())
+        return Sequential(*layers[i]) if isinstance(i, slice) else layers[i]
 
     def __len__(self):
         return len(self._modules)
@@ -329,7 +353,15 @@ class Sequential(Module):
 
 class RNNCell(Module):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh), torch's names and U(-1/sqrt(H), 1/sqrt(H))
-    init. x: (N, input_size) or (input_size,); h: (N, hidden_size), zeros if omitted."""
+    init. x: (N, input_size) or (input_size,); h: (N, hidden_size), zeros if omitted.
+
+    >>> cell = RNNCell(3, 5)
+    >>> h = None
+    >>> for x in np.ones((4, 2, 3)):              # (T, N, input_size): unroll in time
+    ...     h = cell(Tensor(x), h)
+    >>> h.shape
+    (2, 5)
+    """
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float64):
         super().__init__()
@@ -356,7 +388,13 @@ class RNNCell(Module):
 
 class Embedding(Module):
     """weight (num_embeddings, embedding_dim) ~ N(0, 1); the ``padding_idx`` row starts at
-    zero and never receives gradient."""
+    zero and never receives gradient.
+
+    >>> emb = Embedding(10, 4, padding_idx=0)
+    >>> out = emb(np.array([[0, 3], [5, 0]]))     # (2, 2) indices -> (2, 2, 4)
+    >>> out.shape, float(abs(out.data[0, 0]).sum())
+    ((2, 2, 4), 0.0)
+    """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=np.float64):
         super().__init__()

@@ -7,6 +7,7 @@ import torch
 from scratch_oracle import assert_close, copy_torch_to_scratch, to_torch
 
 from deepdojo.scratch import Tensor, gradcheck, manual_seed, nn
+from deepdojo.scratch import functional as F
 
 # (id, factory(m) where m is scratch.nn or torch.nn, input shape)
 LAYERS = [
@@ -220,3 +221,26 @@ def test_custom_module_registers_attributes_and_zero_grad():
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_dropout_gradcheck_with_a_fixed_mask():
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 5)), requires_grad=True)
+    # a fresh generator per call gives the same mask every time, as gradcheck requires
+    assert gradcheck(lambda t: F.dropout(t, 0.4, generator=np.random.default_rng(1)), [x])
+
+
+def test_sequential_indexing_and_slicing():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert len(model) == 3 and isinstance(model[-1], nn.Linear)
+    head = model[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2
+    assert head[0] is model[0]  # shares the layers
+    assert [k for k, _ in head.named_parameters()] == ["0.weight", "0.bias"]
+
+
+def test_state_dict_order_is_stable_through_training_steps():
+    bn = nn.BatchNorm1d(2)
+    keys = list(bn.state_dict())
+    for _ in range(2):
+        bn(Tensor(np.random.default_rng(0).standard_normal((4, 2))))
+    assert list(bn.state_dict()) == keys == list(torch.nn.BatchNorm1d(2).state_dict())
