@@ -123,6 +123,7 @@ class Tensor:
             if self.data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             gradient = np.ones_like(self.data)
+        gradient = gradient.data if isinstance(gradient, Tensor) else gradient
         grads = {id(self): np.asarray(gradient, dtype=self.data.dtype)}
         for node in reversed(self._topological_order()):
             g = grads.pop(id(node), None)

@@ -61,6 +61,13 @@ def test_no_grad_works_as_decorator():
     assert not f(Tensor([1.0], requires_grad=True)).requires_grad
 
 
+def test_backward_accepts_gradient_as_array_or_tensor():
+    for upstream in (np.array([1.0, -2.0]), Tensor([1.0, -2.0])):
+        a = Tensor([3.0, 4.0], requires_grad=True)
+        (a * a).backward(upstream)
+        np.testing.assert_array_equal(a.grad, [6.0, -16.0])
+
+
 def test_backward_requires_scalar_or_explicit_gradient():
     a = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="scalar"):
