@@ -1,10 +1,10 @@
 """How far is the glass box from PyTorch? Forward + backward of a small CNN on CPU.
 
-    PYTHONPATH=src python benchmarks/scratch_speed.py [--repeats 20] [--batch 64]
+    PYTHONPATH=src python benchmarks/scratch_speed.py [--repeats 10] [--batch 64]
 
 Both engines run conv-relu-pool-conv-relu-pool-linear on a (64, 1, 28, 28) float32 batch
 with identical weights (copied through the state_dict) and report the median wall time
-of one forward + cross-entropy + backward pass. Outputs are compared first, so the two
+of one forward + cross-entropy + backward pass (in alternating blocks of calls). Outputs are compared first, so the two
 timings are for the same computation. Goal: scratch within 10x of torch.
 """
 
@@ -32,20 +32,26 @@ def build(m, **dtype):
     )
 
 
-def median_ms(step, repeats, warmup=3):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+def median_ms(steps, repeats, rounds=3, warmup=2):
+    """Median wall time (ms) of each step. Each engine runs in blocks of ``repeats``
+    (after ``warmup`` untimed calls, since torch's OpenMP threads and OpenBLAS's threads
+    slow each other down when calls alternate), and the blocks alternate for ``rounds``
+    so a burst of load from elsewhere on the machine hits both engines."""
+    times = [[] for _ in steps]
+    for _ in range(rounds):
+        for step, record in zip(steps, times):
+            for _ in range(warmup):
+                step()
+            for _ in range(repeats):
+                start = time.perf_counter()
+                step()
+                record.append(time.perf_counter() - start)
+    return [1e3 * statistics.median(record) for record in times]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per block")
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
 
@@ -77,10 +83,9 @@ def main():
     grad_gap = np.abs(ours[0].weight.grad - theirs[0].weight.grad.numpy()).max()
     assert grad_gap < 1e-4, grad_gap
 
-    scratch_ms = median_ms(scratch_step, args.repeats)
-    torch_ms = median_ms(torch_step, args.repeats)
+    scratch_ms, torch_ms = median_ms([scratch_step, torch_step], args.repeats)
     print(f"batch {tuple(x.shape)} float32, torch threads {torch.get_num_threads()}, "
-          f"median of {args.repeats}")  # fmt: skip
+          f"median of 3 blocks x {args.repeats} calls")  # fmt: skip
     print(f"scratch: {scratch_ms:8.2f} ms per forward+backward")
     print(f"torch:   {torch_ms:8.2f} ms per forward+backward")
     print(f"ratio:   {scratch_ms / torch_ms:8.2f}x (goal: within 10x)")
