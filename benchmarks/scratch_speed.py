@@ -1,6 +1,6 @@
 """How far is the glass box from PyTorch? Forward + backward of a small CNN on CPU.
 
-    PYTHONPATH=src python benchmarks/scratch_speed.py [--repeats 10] [--batch 64]
+    PYTHONPATH=src python benchmarks/scratch_speed.py [--repeats 10] [--batch 64] [--threads N]
 
 Both engines run conv-relu-pool-conv-relu-pool-linear on a (64, 1, 28, 28) float32 batch
 with identical weights (copied through the state_dict) and report the median wall time
@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from deepdojo.scratch import Tensor, manual_seed, nn
 from deepdojo.scratch import functional as F
@@ -53,7 +54,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per block")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="threads for both engines (torch intra-op, NumPy's BLAS); default: their own",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+        threadpool_limits(limits=args.threads, user_api="blas")
 
     rng = np.random.default_rng(0)
     x = rng.random((args.batch, 1, 28, 28), dtype=np.float32)
@@ -84,8 +92,9 @@ def main():
     assert grad_gap < 1e-4, grad_gap
 
     scratch_ms, torch_ms = median_ms([scratch_step, torch_step], args.repeats)
-    print(f"batch {tuple(x.shape)} float32, torch threads {torch.get_num_threads()}, "
-          f"median of 3 blocks x {args.repeats} calls")  # fmt: skip
+    threads = "library defaults" if args.threads is None else args.threads
+    print(f"batch {tuple(x.shape)} float32, threads: {threads} "
+          f"(torch uses {torch.get_num_threads()}), median of 3 blocks x {args.repeats} calls")  # fmt: skip
     print(f"scratch: {scratch_ms:8.2f} ms per forward+backward")
     print(f"torch:   {torch_ms:8.2f} ms per forward+backward")
     print(f"ratio:   {scratch_ms / torch_ms:8.2f}x (goal: within 10x)")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from deepdojo.scratch import Tensor, manual_seed, nn, no_grad, optim
 from deepdojo.scratch import functional as F
@@ -65,14 +66,17 @@ def test_small_cnn_learns_digits():
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    for _ in range(epochs):
-        order = rng.permutation(len(x_train))
-        for i in range(0, len(order), 32):
-            batch = order[i : i + 32]
-            opt.zero_grad()
-            F.cross_entropy(model(Tensor(x_train[batch])), y_train[batch]).backward()
-            opt.step()
-        schedule.step()
+    # Batches of 32 gain nothing from BLAS threads, and on a busy machine spinning
+    # threads cost a lot: one thread keeps this test fast everywhere.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(epochs):
+            order = rng.permutation(len(x_train))
+            for i in range(0, len(order), 32):
+                batch = order[i : i + 32]
+                opt.zero_grad()
+                F.cross_entropy(model(Tensor(x_train[batch])), y_train[batch]).backward()
+                opt.step()
+            schedule.step()
     elapsed = time.perf_counter() - start
     model.eval()
     with no_grad():
