@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_lesson_01_backprop_scratch_smoke():
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # one thread each for torch and BLAS: the lesson's tensors are tiny
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1"}  # fmt: skip
     result = subprocess.run(
         [sys.executable, str(ROOT / "lessons" / "01_backprop_scratch.py"), "--smoke"],
         env=env,
