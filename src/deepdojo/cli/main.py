@@ -14,10 +14,12 @@ import argparse
 import sys
 import traceback
 
-from deepdojo.cli import diagnose_cmd, evaluate_cmd, lr_find_cmd, predict_cmd, quickstart_cmd, train_cmd
+from deepdojo.cli import (
+    diagnose_cmd, evaluate_cmd, interpret_cmd, lr_find_cmd, predict_cmd, quickstart_cmd, report_cmd, train_cmd,
+)
 from deepdojo.errors import DeepdojoError
 
-COMMANDS = [quickstart_cmd, train_cmd, lr_find_cmd, predict_cmd, evaluate_cmd, diagnose_cmd]
+COMMANDS = [quickstart_cmd, train_cmd, lr_find_cmd, predict_cmd, evaluate_cmd, diagnose_cmd, interpret_cmd, report_cmd]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -18,6 +18,8 @@ Example:
     >>> learn.fit(1, 0.01)
     >>> sorted(finish_run(learn, baseline_budget_s=2))
     ['baselines', 'data_summary', 'diagnosis', 'evaluation']
+    >>> (learn.run.path / "interpretation.json").exists()
+    True
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 
 from deepdojo.evaluate.baselines import compare, compute_baselines, split_arrays
 from deepdojo.evaluate.diagnosis import Diagnosis, diagnose
+from deepdojo.evaluate.interpret import Interpretation
 from deepdojo.evaluate.run_eval import eval_loader, evaluation_metrics, learner_for_run, load_run_data, measure_latency
 from deepdojo.evaluate.vault import TestVault
 from deepdojo.metrics import make_metric
@@ -102,7 +105,26 @@ def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
     out = {"baselines": baselines, "diagnosis": diagnosis, "data_summary": data_summary(data), "evaluation": evaluation}
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)
+    if data.task == "classification" and data.valid is not None:
+        write_interpretation(Interpretation.from_learner(learn, "valid"), run_dir)
     return out
+
+
+def write_interpretation(interp: Interpretation, run_dir: Path, k: int = 12) -> dict[str, Any]:
+    """``interpretation.json``, ``confusion_matrix.png`` and (images) ``top_losses.png`` / ``most_uncertain.png``."""
+    from deepdojo.report.plots_eval import confusion_png, gallery_png
+    from deepdojo.train.run_folder import atomic_write_bytes
+
+    summary = interp.summary(k)
+    write_json(run_dir / "interpretation.json", summary)
+    atomic_write_bytes(run_dir / "confusion_matrix.png", confusion_png(summary["confusion_matrix"], interp.classes))
+    if interp.inputs is not None and interp.inputs.dim() == 4:
+        for name, rows in (("top_losses", summary["top_losses"]), ("most_uncertain", summary["most_uncertain"])):
+            images = interp.inputs[[r["index"] for r in rows]]
+            captions = [f"{r['predicted']}/{r['actual']}\np={r['probability']:.2f} loss={r['loss']:.2f}" for r in rows]
+            title = "predicted/actual, probability of the prediction" + (" (highest loss first)" if name == "top_losses" else "")
+            atomic_write_bytes(run_dir / f"{name}.png", gallery_png(images, captions, title))
+    return summary
 
 
 def diagnose_run(run_dir: str | Path, human_error: float | None = None, checkpoint: str = "best", data=None) -> Diagnosis:
