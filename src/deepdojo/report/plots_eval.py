@@ -54,7 +54,7 @@ def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
         _show(ax, img)
         ax.set_title(cap, fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.85 if rows == 1 else 0.9, hspace=0.45, wspace=0.1)
     return fig_to_png(fig)
 
 

@@ -24,8 +24,10 @@ def run_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     os.environ["DEEPDOJO_CACHE"] = str(root / "cache")
     folder = make_image_folder(root / "imgs")
-    code = main(["train", str(folder), "--epochs", "2", "--lr", "0.01", "--out", str(root / "runs"), "--name", "r",
-                 "--batch-size", "16", "--seed", "0", "--json"])
+    cfg = root / "small.toml"
+    cfg.write_text("arch = 'cnn'\n[model_kwargs]\nwidths = [8, 16]\n")  # a small CNN keeps the test fast
+    code = main(["train", str(folder), "--config", str(cfg), "--epochs", "2", "--lr", "0.01", "--out", str(root / "runs"),
+                 "--name", "r", "--batch-size", "16", "--seed", "0", "--json"])
     assert code == 0
     return root / "runs" / "r"
 
@@ -50,7 +52,7 @@ def test_report_command_regenerates(run_dir, capsys):
 
 def test_interpret_command(run_dir, tmp_path, capsys):
     csv_path = tmp_path / "errors.csv"
-    assert main(["interpret", str(run_dir), "--export-errors", str(csv_path), "--json"]) == 0
+    assert main(["interpret", str(run_dir), "--top", "4", "--export-errors", str(csv_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for name in ("filters.png", "activations.png", "grad_cam.png", "confusion_matrix.png", "top_losses.png"):
         assert (run_dir / "interpret" / name).stat().st_size > 1000, name
