@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +67,7 @@ def data_summary(data) -> dict[str, Any]:
     """Facts about the data for the report (test: size only; its labels stay sealed)."""
     out = {k: data.info.get(k) for k in ("name", "fingerprint", "split_hash", "sizes")}
     out.update({"task": data.task, "classes": data.classes,
-                "input_shape": list(data.input_shape) if data.input_shape else None,
-                "test_size_batches": len(data.test) if data.test is not None else None})
+                "input_shape": list(data.input_shape) if data.input_shape else None})
     if data.task == "classification":
         out["class_counts"] = {}
         for split in ("train", "valid"):
@@ -83,26 +81,27 @@ def data_summary(data) -> dict[str, Any]:
 
 
 def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
-    """Write baselines, diagnosis, data summary and evaluation facts into ``learn.run``; return them."""
-    run_dir = learn.run.path
-    data = learn.data
-    valid = learn.validate() if data.valid is not None else {}
-    extra = {}
+    """Write baselines, diagnosis, data summary and evaluation facts into ``learn.run``; return them.
+
+    Without a validation split only the data summary and latency are written.
+    """
+    run_dir, data = learn.run.path, learn.data
+    evaluation = {"valid": {}, "parameters": sum(p.numel() for p in learn.model.parameters()),
+                  "latency_ms_per_example": measure_latency(learn.model, data.input_shape, learn.device),
+                  "device": str(learn.device)}
+    out = {"data_summary": data_summary(data), "evaluation": evaluation}
     if data.valid is not None:
         saved, learn.metrics = learn.metrics, [make_metric(m) for m in evaluation_metrics(data.task)]
         try:
-            extra = learn.validate()
+            evaluation["valid"] = learn.validate()
         finally:
             learn.metrics = saved
-    evaluation = {"valid": {**valid, **extra}, "parameters": sum(p.numel() for p in learn.model.parameters()),
-                  "latency_ms_per_example": measure_latency(learn.model, data.input_shape, learn.device),
-                  "device": str(learn.device)}
-    baselines = compute_baselines(data, budget_s=baseline_budget_s, seed=learn.seed or 0)
-    baselines["comparison"] = compare(evaluation["valid"], baselines)
-    errors = run_errors(learn, run_dir)
-    diagnosis = diagnose(errors["train_error"], errors["valid_error"], train_dev_error=errors["train_dev_error"],
-                         test_error=errors["test_error"]).to_json()
-    out = {"baselines": baselines, "diagnosis": diagnosis, "data_summary": data_summary(data), "evaluation": evaluation}
+        baselines = compute_baselines(data, budget_s=baseline_budget_s, seed=learn.seed or 0)
+        baselines["comparison"] = compare(evaluation["valid"], baselines)
+        errors = run_errors(learn, run_dir)
+        out["baselines"] = baselines
+        out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"], train_dev_error=errors["train_dev_error"],
+                                    test_error=errors["test_error"]).to_json()
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)
     if data.task == "classification" and data.valid is not None:
@@ -138,7 +137,3 @@ def diagnose_run(run_dir: str | Path, human_error: float | None = None, checkpoi
     write_json(run_dir / "diagnosis.json", {**result.to_json(), "checkpoint": checkpoint})
     return result
 
-
-def read_run_json(run_dir: str | Path, name: str) -> Any:
-    path = Path(run_dir) / name
-    return json.loads(path.read_text()) if path.is_file() else None
