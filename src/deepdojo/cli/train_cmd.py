@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
 def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     """Run one training job from a config; returns the summary (also in summary.json)."""
     from deepdojo import vision
+    from deepdojo.evaluate.finish import finish_run
     from deepdojo.report.html_report import write_report
 
     try:
@@ -45,6 +46,7 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
         result = learn.lr_find(show=not quiet)
         lr = result.suggestion
     learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
+    finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
     report = write_report(learn.run.path)
     summary = json.loads((learn.run.path / "summary.json").read_text())
     summary.update({"run_dir": str(learn.run.path), "report": str(report)})

@@ -24,6 +24,7 @@ from deepdojo.data.loaders import TensorLoader
 from deepdojo.data.splits import random_split, split_hash, stratified_split
 from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
 from deepdojo.errors import DataError
+from deepdojo.evaluate.vault import SealedSplit, seal
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Data:
     input_shape: tuple[int, ...] | None = None  # one sample, e.g. (1, 8, 8)
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "test":  # sealed: only the test vault (evaluate/vault.py) can read its batches
+            value = seal(value)
+        super().__setattr__(name, value)
+
     @property
     def num_classes(self) -> int | None:
         return len(self.classes) if self.classes is not None else None
@@ -53,7 +59,7 @@ class Data:
     @property
     def on_device(self) -> bool:
         """True when every loader yields batches already on the training device."""
-        return all(isinstance(dl, TensorLoader) for dl in self.loaders())
+        return all(isinstance(dl, TensorLoader) or getattr(dl, "wraps_tensor_loader", False) for dl in self.loaders())
 
     def loaders(self) -> list:
         return [dl for dl in (self.train, self.valid, self.test) if dl is not None]
@@ -61,7 +67,7 @@ class Data:
     def to(self, device: str | torch.device) -> "Data":
         """Move tensor-backed loaders to ``device`` (others are moved per batch)."""
         for dl in self.loaders():
-            if isinstance(dl, TensorLoader):
+            if isinstance(dl, (TensorLoader, SealedSplit)):
                 dl.to(device)
         return self
 

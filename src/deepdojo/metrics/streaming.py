@@ -38,8 +38,8 @@ class Metric(ABC):
         """Add a batch: device ops only, no host reads."""
 
     @abstractmethod
-    def compute(self) -> float:
-        """The value over everything since ``reset`` (one host read)."""
+    def compute(self) -> float | list:
+        """The value over everything since ``reset`` (one host read); per-class metrics give a list."""
 
 
 class _Ratio(Metric):
@@ -136,15 +136,46 @@ METRICS = {"accuracy": Accuracy, "error_rate": ErrorRate, "top5_accuracy": lambd
            "top3_accuracy": lambda: TopKAccuracy(3), "mae": MAE, "rmse": RMSE, "r2": R2}
 
 
+def _registry() -> dict:
+    """Every named metric: the ones above plus those in classification.py and dense.py."""
+    from deepdojo.metrics import classification as c
+    from deepdojo.metrics import dense as d
+
+    names = dict(METRICS)
+    for measure, cls in (("precision", c.Precision), ("recall", c.Recall), ("f1", c.F1)):
+        for avg in c.AVERAGES:
+            names[f"{measure}_{avg}"] = lambda cls=cls, avg=avg: cls(avg)
+    for cls in (c.ConfusionMatrix, c.PerClassAccuracy, c.WeightedError, c.ExpectedCalibrationError, d.IoU, d.Dice,
+                d.IoUPerClass, d.DicePerClass, d.MultiLabelF1, d.MultiLabelF1PerLabel, d.HammingLoss):
+        names[cls.name] = cls
+    names["crps_gaussian"] = lambda: d.CRPS("gaussian")
+    names["crps_ensemble"] = lambda: d.CRPS("ensemble")
+    return names
+
+
+def metric_names() -> list[str]:
+    """Every name :func:`make_metric` accepts (plus ``topK_accuracy`` for any K)."""
+    return sorted(_registry())
+
+
 def make_metric(spec: str | Metric) -> Metric:
-    """A metric from its name (``"accuracy"``, ``"error_rate"``, ``"topK_accuracy"``, ``"mae"`` ...)."""
+    """A metric from its name (``"accuracy"``, ``"f1_macro"``, ``"topK_accuracy"``, ``"iou"`` ...).
+
+    >>> make_metric("f1_weighted").name
+    'f1_weighted'
+    """
     if isinstance(spec, Metric):
         return spec
-    if spec in METRICS:
-        return METRICS[spec]()
+    registry = _registry()
+    if spec in registry:
+        return registry[spec]()
     if spec.startswith("top") and spec.endswith("_accuracy") and spec[3:-9].isdigit():
         return TopKAccuracy(int(spec[3:-9]))
-    raise ConfigError(f"unknown metric {spec!r}", where="metrics", fix=f"use one of {', '.join(METRICS)}")
+    import difflib
+
+    close = difflib.get_close_matches(spec, list(registry), n=1)
+    fix = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(sorted(registry))}"
+    raise ConfigError(f"unknown metric {spec!r}", where="metrics", fix=fix)
 
 
 def default_metrics(task: str) -> list[str]:

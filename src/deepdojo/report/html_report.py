@@ -64,6 +64,9 @@ def sections(run: RunFolder) -> list[tuple[str, str]]:
     if lr_png.exists():
         expl = html.escape((summary.get("lr_find") or {}).get("explanation", ""))
         out.append(("Learning-rate finder", f"<p>{expl}</p><img alt='LR finder' src='{data_uri(lr_png.read_bytes())}'>"))
+    from deepdojo.report.sections_eval import evaluation_sections
+
+    out += evaluation_sections(run)
     out.append(("Config", _json_block(run.path / "config.json")))
     out.append(("Manifest", _json_block(run.path / "manifest.json")))
     return out

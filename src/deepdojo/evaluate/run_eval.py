@@ -1,0 +1,140 @@
+"""Evaluate a finished run on a split: rebuild its data, check the split, load its checkpoint.
+
+``evaluate_run(run, split="test")`` is the front door of the test vault: the
+only code path that reads ``data.test``, and every call is logged.
+
+Example:
+    >>> import tempfile
+    >>> from deepdojo import vision
+    >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
+    >>> learn.fit(1, 0.05)
+    >>> sorted(evaluate_run(learn.run.path, split="valid")["metrics"])[:3]
+    ['accuracy', 'ece', 'error_rate']
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deepdojo.data.core import Data
+from deepdojo.data.loaders import TensorLoader
+from deepdojo.errors import CheckpointError, ConfigError, DataError
+from deepdojo.evaluate.vault import TestVault
+from deepdojo.metrics import default_metrics
+
+SPLITS = ("train", "valid", "test")
+
+
+def evaluation_metrics(task: str) -> list[str]:
+    """What ``evaluate`` reports: the run's defaults plus macro-F1 and calibration for classifiers."""
+    return default_metrics(task) + (["f1_macro", "ece"] if task == "classification" else [])
+
+
+def load_run_data(run_dir: str | Path) -> Data:
+    """The run's data rebuilt from ``config.json`` (same seed, same split), checked against ``splits.json``."""
+    from deepdojo import vision
+
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.is_file():
+        raise DataError("config.json is missing", where=str(run_dir), fix="pass a run folder made by 'deepdojo train'")
+    cfg = json.loads(cfg_path.read_text())
+    source = cfg.get("data")
+    if not source or source == "<in memory>":
+        raise ConfigError("the run was trained on in-memory data, which cannot be rebuilt from config.json",
+                          where=str(cfg_path), fix="pass data= to evaluate_run from Python")
+    data = vision.load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2), seed=cfg.get("seed", 0),
+                            batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"))
+    check_split(run_dir, data)
+    return data
+
+
+def check_split(run_dir: Path, data: Data) -> None:
+    """Refuse data whose split differs from the one the run trained on."""
+    path = Path(run_dir) / "splits.json"
+    if not path.is_file():
+        return
+    recorded = json.loads(path.read_text()).get("hash")
+    if recorded and data.info.get("split_hash") != recorded:
+        raise DataError("the rebuilt data's split differs from the run's splits.json (files added, removed or renamed?)",
+                        where=str(path), fix="evaluate on the data exactly as it was at training time")
+
+
+def eval_loader(data: Data, split: str):
+    """Batches of ``split`` as validation sees them: no shuffling, no augmentation.
+
+    The training loader augments; for training *error* the same examples go
+    through the validation transform instead. (``test`` stays sealed here.)
+    """
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}", where="--split", fix=f"use one of {', '.join(SPLITS)}")
+    loader = getattr(data, split)
+    if loader is None:
+        raise DataError(f"the data has no {split} split", where=str(data.info.get("name", "data")))
+    if split == "train" and isinstance(loader, TensorLoader):
+        tf = data.valid.transform if isinstance(data.valid, TensorLoader) else loader.transform
+        return TensorLoader(loader.x, loader.y, loader.batch_size, shuffle=False, transform=tf)
+    return loader
+
+
+def learner_for_run(run_dir: str | Path, data: Data, checkpoint: str = "best", metrics: list[str] | None = None):
+    """A Learner around the run's checkpoint (no callbacks, no run folder) and the checkpoint's sidecar."""
+    from deepdojo.predict import Predictor
+    from deepdojo.train.learner import Learner
+
+    predictor = Predictor.from_run(run_dir, checkpoint=checkpoint)
+    if predictor.meta.get("num_classes") not in (None, data.num_classes):
+        raise CheckpointError(f"checkpoint has {predictor.meta['num_classes']} classes, the data {data.num_classes}",
+                              where=str(run_dir), fix="evaluate on the data the run was trained on")
+    learn = Learner(predictor.model, data, metrics=metrics or evaluation_metrics(data.task), progress=False,
+                    default_callbacks=False)
+    return learn, predictor.meta
+
+
+def evaluate_run(run_dir: str | Path, split: str = "valid", checkpoint: str = "best", data: Data | None = None) -> dict[str, Any]:
+    """Loss and metrics of the run's ``checkpoint`` on ``split``.
+
+    ``split="test"`` goes through the :class:`TestVault`: logged in
+    ``test_log.jsonl``, and from the second look the result has a ``warning``.
+    """
+    run_dir = Path(run_dir)
+    data = data if data is not None else load_run_data(run_dir)
+    learn, meta = learner_for_run(run_dir, data, checkpoint)
+    prefix = f"{split}_"
+    if split == "test":
+        entry = TestVault(run_dir).look(data, lambda loader: _unprefixed(learn.validate(loader, prefix=prefix), prefix),
+                                        checkpoint_sha256=meta.get("sha256"), checkpoint=checkpoint)
+        return {"split": split, "checkpoint": checkpoint, "metrics": entry["metrics"],
+                "look": entry["look"], "warning": entry["warning"]}
+    out = learn.validate(eval_loader(data, split), prefix=prefix)
+    return {"split": split, "checkpoint": checkpoint, "metrics": _unprefixed(out, prefix), "look": None, "warning": None}
+
+
+def _unprefixed(record: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``{"test_loss": .., "test_accuracy": ..}`` -> ``{"loss": .., "accuracy": ..}``: one name per metric."""
+    return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in record.items()}
+
+
+@torch.no_grad()
+def measure_latency(model: torch.nn.Module, input_shape: tuple[int, ...], device: str | torch.device = "cpu",
+                    repeats: int = 20) -> float:
+    """Median milliseconds to predict one example on ``device`` (batch of 1, after a warm-up)."""
+    import time
+
+    model = model.eval().to(device)
+    x = torch.zeros(1, *input_shape, device=device)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    for _ in range(3):
+        model(x)
+    times = []
+    for _ in range(repeats):
+        sync()
+        t0 = time.perf_counter()
+        model(x)
+        sync()
+        times.append(time.perf_counter() - t0)
+    return 1000.0 * sorted(times)[len(times) // 2]

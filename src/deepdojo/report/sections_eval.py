@@ -1,0 +1,112 @@
+"""Report sections from the evaluation files in a run folder (each absent file skips its section).
+
+Each function takes the run folder and returns ``(title, html)`` pairs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from deepdojo.train.run_folder import RunFolder
+
+
+def _load(run: RunFolder, name: str) -> Any:
+    path = run.path / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _img(run: RunFolder, name: str, alt: str) -> str:
+    from deepdojo.report.html_report import data_uri
+
+    path = run.path / name
+    return f"<img alt='{html.escape(alt)}' src='{data_uri(path.read_bytes())}'>" if path.is_file() else ""
+
+
+def _rows(header: list[str], rows: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return html.escape(f"{v:.4f}" if isinstance(v, float) else ("" if v is None else str(v)))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def baselines_section(run: RunFolder) -> list[tuple[str, str]]:
+    base, ev = _load(run, "baselines.json"), _load(run, "evaluation.json")
+    if not base:
+        return []
+    keys = ["accuracy", "error_rate"] if base["task"] == "classification" else ["mae", "rmse", "r2"]
+    model = (ev or {}).get("valid", {})
+    rows = [["this model", *[model.get(k) for k in keys], ""]]
+    for name, b in base["baselines"].items():
+        note = b.get("note") or (f"{b['rows_used']} of {b['rows_available']} rows, {b.get('features', '')}"
+                                 if "rows_used" in b else f"predicts {b.get('predicts')}")
+        rows.append([name, *[b.get(k) for k in keys], note])
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in base.get("comparison", []))
+    return [("Baselines (validation)", f"<ul>{lines}</ul>" + _rows(["model", *keys, "note"], rows))]
+
+
+def diagnosis_section(run: RunFolder) -> list[tuple[str, str]]:
+    d = _load(run, "diagnosis.json")
+    if not d:
+        return []
+    errs = _rows(["error", "value"], [[k, v] for k, v in d["errors"].items()])
+    gaps = _rows(["gap", "value"], [[k.replace("_", " "), v] for k, v in d["gaps"].items()])
+    actions = "".join(f"<li>{html.escape(a)}</li>" for a in d["actions"])
+    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in d.get("notes", []))
+    text = (f"<p><b>Biggest problem: {html.escape(d['primary'].replace('_', ' '))}</b> — {html.escape(d['explanation'])}</p>"
+            f"<p>Try:</p><ul>{actions}</ul>")
+    return [("Diagnosis (bias / variance / mismatch)", text + errs + gaps + notes)]
+
+
+def evaluation_section(run: RunFolder) -> list[tuple[str, str]]:
+    ev = _load(run, "evaluation.json")
+    if not ev:
+        return []
+    rows = [[k, v] for k, v in ev["valid"].items() if isinstance(v, (int, float))]
+    rows += [["parameters", ev["parameters"]], [f"latency per example (ms, {ev['device']})", ev["latency_ms_per_example"]]]
+    looks = [json.loads(line) for line in (run.path / "test_log.jsonl").read_text().splitlines() if line.strip()] \
+        if (run.path / "test_log.jsonl").is_file() else []
+    note = (f"<p class='note'>Test set looked at {len(looks)} time(s); see test_log.jsonl.</p>" if looks
+            else "<p class='note'>The test set is sealed and has not been looked at.</p>")
+    return [("Evaluation (validation)", _rows(["metric", "value"], rows) + note)]
+
+
+def interpretation_sections(run: RunFolder) -> list[tuple[str, str]]:
+    it = _load(run, "interpretation.json")
+    if not it:
+        return []
+    out = [("Confusion matrix (validation)", _img(run, "confusion_matrix.png", "confusion matrix"))]
+    pairs = _rows(["actual", "predicted", "count"], [list(p) for p in it["most_confused"]])
+    acc = _rows(["class", "accuracy"], [[c, a] for c, a in it["per_class_accuracy"].items()])
+    out.append(("Most-confused pairs and per-class accuracy", pairs + acc))
+    top = _rows(["id", "actual", "predicted", "probability", "loss"],
+                [[r["id"], r["actual"], r["predicted"], r["probability"], r["loss"]] for r in it["top_losses"]])
+    out.append(("Top losses (most confidently wrong)", _img(run, "top_losses.png", "top losses") + top))
+    if (run.path / "most_uncertain.png").is_file():
+        out.append(("Most uncertain", _img(run, "most_uncertain.png", "most uncertain examples")))
+    return out
+
+
+def data_section(run: RunFolder) -> list[tuple[str, str]]:
+    ds = _load(run, "data_summary.json")
+    if not ds:
+        return []
+    rows = [[k, json.dumps(ds[k]) if isinstance(ds[k], (dict, list)) else ds[k]]
+            for k in ("name", "task", "input_shape", "sizes", "fingerprint", "split_hash") if ds.get(k) is not None]
+    counts = ds.get("class_counts") or {}
+    if counts and ds.get("classes"):
+        rows += [[f"{split} per class", ", ".join(f"{c}: {n}" for c, n in zip(ds["classes"], v))] for split, v in counts.items()]
+    checks = f"<pre>{html.escape(json.dumps(ds['checks'], indent=2))}</pre>" if ds.get("checks") else \
+        "<p class='note'>No data-check results recorded for this run.</p>"
+    return [("Data summary", _rows(["fact", "value"], rows) + checks)]
+
+
+def evaluation_sections(run_dir: str | Path | RunFolder) -> list[tuple[str, str]]:
+    """All evaluation sections, in report order."""
+    run = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+    return [*evaluation_section(run), *baselines_section(run), *diagnosis_section(run),
+            *interpretation_sections(run), *data_section(run)]
