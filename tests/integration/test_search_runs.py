@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from deepdojo import search
+from deepdojo.search import driver
 from deepdojo.cli.main import main as cli_main
 from deepdojo.config import TrainConfig
 from deepdojo.data.builtin import digits_arrays
@@ -25,6 +26,10 @@ XOR = dict(epochs=1, arch="mlp", lr=0.05)
 @pytest.fixture(autouse=True)
 def _cache_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPDOJO_CACHE", str(tmp_path / "cache"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models on shared cores: extra threads only spin
+    yield
+    torch.set_num_threads(threads)
 
 
 def _load(result):
@@ -143,10 +148,11 @@ def test_trials_that_always_fail_stop_the_search_with_the_reason(tmp_path, monke
         raise torch.OutOfMemoryError("CUDA out of memory.")
 
     monkeypatch.setattr(Learner, "fit", always_oom)
-    with pytest.raises(TrainingError, match="the last 10 trials failed; the latest: out of memory"):
+    monkeypatch.setattr(driver, "MAX_CONSECUTIVE_FAILURES", 3)
+    with pytest.raises(TrainingError, match="the last 3 trials failed; the latest: out of memory"):
         search.run("builtin:xor", trials=1, space={"lr": "log(1e-2, 1e-1)"}, out=tmp_path, study="oom", **XOR)
     trials = optuna.load_study(study_name="oom", storage=f"sqlite:///{tmp_path / 'oom' / 'study.db'}").trials
-    assert len(trials) == 10
+    assert len(trials) == 3
     assert all("and again at 32" in t.user_attrs["failure"] for t in trials)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -194,7 +195,14 @@ def print_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
 def start_workers(settings: SearchSettings, count: int) -> list[subprocess.Popen]:
     """``count`` extra worker processes on this machine, each running :func:`work` on the same study."""
     child = dataclasses.replace(settings, workers=1, quiet=True)
-    return [subprocess.Popen([sys.executable, "-m", "deepdojo.search.worker", child.to_json()]) for _ in range(count)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_worker(settings.workers))}
+    return [subprocess.Popen([sys.executable, "-m", "deepdojo.search.worker", child.to_json()], env=env)
+            for _ in range(count)]
+
+
+def threads_per_worker(workers: int) -> int:
+    """CPU threads each of ``workers`` processes may use: oversubscribed cores spin and crawl."""
+    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def run_settings(settings: SearchSettings):
@@ -204,6 +212,10 @@ def run_settings(settings: SearchSettings):
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial comes from print_trial
     settings.folder.mkdir(parents=True, exist_ok=True)
     study, storage = open_study(settings)
+    if settings.workers > 1:
+        import torch
+
+        torch.set_num_threads(threads_per_worker(settings.workers))
     helpers = start_workers(settings, settings.workers - 1)
     try:
         work(study, storage, settings)

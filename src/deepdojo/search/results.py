@@ -117,6 +117,11 @@ def summarize(study: optuna.Study, settings) -> SearchResult:
     if winner is not None:
         best = next(r for r in rows if r["number"] == winner.number)
         config_path = write_best_config(folder / "best_config.toml", winner, settings)
+        run_dir = Path(best["run_dir"] or "")
+        if (run_dir / "summary.json").exists() and not (run_dir / "report.html").exists():
+            from deepdojo.report.html_report import write_report
+
+            write_report(run_dir)  # the winner's full run report (other trials keep their run folders)
     space = parse_space(settings.space)
     plots = {"history.png": history_png(rows, settings.metric, settings.direction),
              "slices.png": slices_png(rows, space, settings.metric)}

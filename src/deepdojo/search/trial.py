@@ -186,7 +186,6 @@ class Objective:
 
     def _train(self, trial: optuna.Trial, cfg: TrainConfig, name: str) -> float:
         from deepdojo import vision
-        from deepdojo.report.html_report import write_report
 
         learn = vision.classifier(cfg.data, config=cfg, out=Path(self.spec.folder) / "trials", name=name,
                                   progress=False, callbacks=[ReportToOptuna(trial, self.spec.metric)])
@@ -195,11 +194,7 @@ class Objective:
         trial.set_user_attr("batch_size", cfg.batch_size)
         trial.set_user_attr("n_params", count_params(learn.model))
         lr = learn.lr_find(show=False).suggestion if cfg.lr == "auto" else cfg.lr
-        try:
-            learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct)
-        finally:
-            if (learn.run.path / "summary.json").exists():
-                write_report(learn.run.path)
+        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct)
         trial.set_user_attr("latency_ms", latency_ms(learn))
         return float(learn.history[-1][self.spec.metric])
 
