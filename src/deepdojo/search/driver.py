@@ -154,7 +154,7 @@ def work(study: optuna.Study, storage: optuna.storages.RDBStorage, settings: Sea
     """One worker's loop: run trials until the study holds ``settings.trials`` complete ones."""
     spec = TrialSpec(base={**settings.base, "data": settings.data}, space=parse_space(settings.space),
                      metric=settings.metric, folder=str(settings.folder), target=settings.trials)
-    objective, seeded, failures = Objective(spec), set(), 0
+    objective, first_seen, failures = Objective(spec), {}, 0
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -166,11 +166,14 @@ def work(study: optuna.Study, storage: optuna.storages.RDBStorage, settings: Sea
             return
         if done + len(running) >= settings.trials:
             # Wait for the running ones. A worker killed between asking for a trial and its first
-            # heartbeat leaves a trial that never beats: one heartbeat from here makes it go stale.
+            # heartbeat leaves a trial that never beats, so never goes stale: one heartbeat from here,
+            # once the trial outlived a grace period unbeaten (or beating: then this is harmless), fixes that.
+            now = time.monotonic()
             for t in running:
-                if t._trial_id not in seeded:
+                seen = first_seen.setdefault(t._trial_id, now)
+                if seen is not None and now - seen > 2 * storage.grace_period:
                     storage.record_heartbeat(t._trial_id)
-                    seeded.add(t._trial_id)
+                    first_seen[t._trial_id] = None
             time.sleep(min(1.0, settings.heartbeat / 2))
             continue
         study.optimize(objective, n_trials=1, catch=(TrialFailed,), gc_after_trial=False,
