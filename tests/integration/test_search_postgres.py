@@ -102,6 +102,7 @@ def test_two_workers_share_one_study_on_postgres(postgres_url, tmp_path, monkeyp
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two workers on shared cores
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
+    optuna.storages.RDBStorage(postgres_url)  # the schema, once: workers then race for trials, not for tables
     workers = []
     for i in range(2):  # as on two machines: one storage URL, each with its own search folder
         argv = ["search", "builtin:xor", "--trials", str(TARGET), "--param", "lr=log(1e-3,1e-1)",

@@ -12,6 +12,7 @@ from PIL import Image
 
 from deepdojo import search
 from deepdojo.search import driver
+from deepdojo.search.trial import Objective, TrialSpec
 from deepdojo.cli.main import main as cli_main
 from deepdojo.config import TrainConfig
 from deepdojo.data.builtin import digits_arrays
@@ -160,3 +161,19 @@ def test_rerun_with_a_different_space_is_refused(tmp_path):
     search.run("builtin:xor", trials=1, space={"lr": "log(1e-2, 1e-1)"}, out=tmp_path, study="s", **XOR)
     assert cli_main(["search", "builtin:xor", "--trials", "1", "--param", "lr=log(1e-3,1e-1)", "--out", str(tmp_path),
                      "--study", "s", "--epochs", "1", "--arch", "mlp", "--lr", "0.05"]) == 2
+
+
+def test_a_pruner_stops_a_bad_trial_after_its_first_epoch(tmp_path):
+    study = optuna.create_study(direction="maximize",
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
+    good = study.ask()
+    for epoch in range(3):
+        good.report(1.0, epoch)
+    study.tell(good, 1.0)
+    spec = TrialSpec(base={"data": "builtin:xor", "epochs": 3, "arch": "mlp", "lr": 1e-7, "opt": "sgd"}, space={},
+                     metric="accuracy", folder=str(tmp_path), target=5)
+    study.optimize(Objective(spec), n_trials=1)
+    t = study.trials[-1]
+    assert t.state == optuna.trial.TrialState.PRUNED and t.user_attrs["pruned"].startswith("pruned after epoch 1")
+    assert list(t.intermediate_values) == [0]
+    assert len((tmp_path / "trials" / "trial-0001" / "metrics.jsonl").read_text().splitlines()) == 1
