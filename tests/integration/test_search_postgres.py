@@ -23,6 +23,7 @@ import pytest
 from optuna.trial import TrialState
 
 from deepdojo.cli.main import main as cli_main
+from deepdojo.search.driver import storage_url
 
 TARGET = 6
 PRELOAD = ["torch", "torch._dynamo", "optuna", "optuna.storages._rdb.storage", "alembic.command", "matplotlib.pyplot",
@@ -92,7 +93,7 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"the PostgreSQL server did not start: {text.strip()[-300:]}")
     try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"  # the driver is chosen by deepdojo
     finally:
         pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)
@@ -102,7 +103,7 @@ def test_two_workers_share_one_study_on_postgres(postgres_url, tmp_path, monkeyp
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two workers on shared cores
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
-    optuna.storages.RDBStorage(postgres_url)  # the schema, once: workers then race for trials, not for tables
+    optuna.storages.RDBStorage(storage_url(postgres_url))  # the schema, once: workers then race for trials, not for tables
     workers = []
     for i in range(2):  # as on two machines: one storage URL, each with its own search folder
         argv = ["search", "builtin:xor", "--trials", str(TARGET), "--param", "lr=log(1e-3,1e-1)",
@@ -114,7 +115,7 @@ def test_two_workers_share_one_study_on_postgres(postgres_url, tmp_path, monkeyp
     for w in workers:
         w.join(300)
     assert [w.exitcode for w in workers] == [0, 0]
-    trials = optuna.load_study(study_name="shared", storage=postgres_url).trials
+    trials = optuna.load_study(study_name="shared", storage=storage_url(postgres_url)).trials
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)) == len({t._trial_id for t in trials})  # none duplicated
     complete = [t for t in trials if t.state == TrialState.COMPLETE]

@@ -86,9 +86,24 @@ class SearchSettings:
         return json.loads(json.dumps({"data": self.data, "space": self.space, "base": self.base, "metric": self.metric}))
 
 
+def storage_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 to SQLAlchemy 2.1; use psycopg2 (the ``search`` extra) when only it is there.
+
+    >>> storage_url("sqlite:///study.db")
+    'sqlite:///study.db'
+    """
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
 def make_storage(settings: SearchSettings) -> optuna.storages.RDBStorage:
     """RDB storage with heartbeats; stale trials are retried (twice at most) with the same parameters."""
-    url = settings.storage
+    url = storage_url(settings.storage)
     engine_kwargs = {}
     if url.startswith("sqlite:"):
         Path(url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
