@@ -166,23 +166,23 @@ class Objective:
         return None
 
     def _train_with_oom_retry(self, trial: optuna.Trial, values: dict[str, Any]) -> float:
-        name = f"trial-{trial.number:04d}"
+        name, batch_size = f"trial-{trial.number:04d}", values.get("batch_size", TrainConfig.batch_size)
         try:
             return self._train(trial, TrainConfig.from_dict(values), name)
         except Exception as exc:
             if not is_oom(exc):
                 raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            half = max(1, values.get("batch_size", TrainConfig.batch_size) // 2)
-            trial.set_user_attr("oom_retry", f"out of memory at batch_size {values.get('batch_size', TrainConfig.batch_size)}; "
-                                             f"retried at {half}")
-            try:
-                return self._train(trial, TrainConfig.from_dict({**values, "batch_size": half}), f"{name}-bs{half}")
-            except Exception as again:
-                if is_oom(again):
-                    raise MemoryError(f"out of memory at batch_size {values.get('batch_size')} and again at {half}") from again
-                raise
+        # retried outside the except block, so the failed attempt's tensors (held by its traceback) are freed
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        half = max(1, batch_size // 2)
+        trial.set_user_attr("oom_retry", f"out of memory at batch_size {batch_size}; retried at {half}")
+        try:
+            return self._train(trial, TrainConfig.from_dict({**values, "batch_size": half}), f"{name}-bs{half}")
+        except Exception as again:
+            if is_oom(again):
+                raise MemoryError(f"out of memory at batch_size {batch_size} and again at {half}") from again
+            raise
 
     def _train(self, trial: optuna.Trial, cfg: TrainConfig, name: str) -> float:
         from deepdojo import vision
