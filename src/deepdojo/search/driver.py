@@ -191,9 +191,10 @@ def work(study: optuna.Study, storage: optuna.storages.RDBStorage, settings: Sea
                     first_seen[t._trial_id] = None
             time.sleep(min(1.0, settings.heartbeat / 2))
             continue
+        finished: list[optuna.trial.FrozenTrial] = []  # this worker's trial (another may have finished since)
         study.optimize(objective, n_trials=1, catch=(TrialFailed,), gc_after_trial=False,
-                       callbacks=[] if settings.quiet else [print_trial])
-        last = study.get_trials(deepcopy=False)[-1]
+                       callbacks=[lambda _, t: finished.append(t)] + ([] if settings.quiet else [print_trial]))
+        last = finished[-1]
         failures = failures + 1 if "failure" in last.user_attrs and last.state == TrialState.FAIL else 0
         if failures >= MAX_CONSECUTIVE_FAILURES:
             raise TrainingError(f"the last {failures} trials failed; the latest: {last.user_attrs['failure']}",
