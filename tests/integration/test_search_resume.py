@@ -1,0 +1,94 @@
+"""Kill the search driver at random points, rerun the same command: progress is kept, the target is met exactly."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from deepdojo.cli.main import main as cli_main
+
+TARGET = 5
+# what a driver imports on its way (torch.optim pulls in torch._dynamo; a new SQLite study runs alembic)
+PRELOAD = ["torch", "torch._dynamo", "optuna", "optuna.storages._rdb.storage", "alembic.command", "matplotlib.pyplot",
+           "rich.table", "deepdojo.cli.main", "deepdojo.search", "deepdojo.search.results", "deepdojo.vision"]
+
+
+def _argv(out: Path) -> list[str]:
+    return ["search", "builtin:xor", "--trials", str(TARGET), "--param", "lr=log(1e-3,1e-1)",
+            "--param", "model_kwargs.width=logint(4,64)", "--epochs", "1", "--arch", "mlp", "--out", str(out),
+            "--study", "kill", "--heartbeat", "1", "--json"]
+
+
+@pytest.fixture(scope="module")
+def drivers():
+    """Driver processes forked from a server that imported torch once: each starts in milliseconds, so kills
+    land in study creation, trials and summaries rather than in ``import torch``."""
+    old = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the fork server; tiny models on shared cores
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    yield lambda argv: ctx.Process(target=cli_main, args=(argv,), daemon=True)
+    if old is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = old
+
+
+def _trials(out: Path) -> list[optuna.trial.FrozenTrial]:
+    db = out / "kill" / "study.db"
+    if not db.exists():
+        return []
+    try:
+        return optuna.load_study(study_name="kill", storage=f"sqlite:///{db}").trials
+    except KeyError:  # killed before the study was created
+        return []
+
+
+def test_killed_driver_resumes_toward_the_target_without_duplicates(tmp_path, drivers):
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    rng = random.Random(6)
+    complete_counts = [0]
+    warm = drivers(["--version"])  # start the fork server outside the timed kills
+    warm.start()
+    warm.join(120)
+    for _ in range(5):
+        proc = drivers(_argv(tmp_path))
+        proc.start()
+        time.sleep(rng.uniform(0.3, 2.0))  # study creation, mid-trial or summary, depending on the draw
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join()
+        done = sum(t.state == TrialState.COMPLETE for t in _trials(tmp_path))
+        assert done >= complete_counts[-1], complete_counts  # completed trials are never lost
+        complete_counts.append(done)
+    assert complete_counts[-1] < TARGET, "every kill came too late to interrupt anything"
+    final = drivers(_argv(tmp_path))
+    final.start()
+    final.join(240)
+    assert final.exitcode == 0
+    summary = json.loads((tmp_path / "kill" / "search.json").read_text())
+    trials = _trials(tmp_path)
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers))
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == TARGET == summary["counts"]["COMPLETE"]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]  # killed trials were failed, not left running
+    run_dirs = [t.user_attrs["run_dir"] for t in complete]
+    assert len(set(run_dirs)) == TARGET and all((Path(d) / "summary.json").exists() for d in run_dirs)
+    assert complete_counts == sorted(complete_counts)
+    for t in trials:  # a trial killed after sampling is retried with its parameters
+        if "failed_trial" in t.system_attrs:
+            first = next(o for o in trials if o.number == t.system_attrs["failed_trial"])
+            assert first.state == TrialState.FAIL and all(t.params[k] == v for k, v in first.params.items())
+    again = drivers(_argv(tmp_path))
+    again.start()
+    again.join(240)
+    assert again.exitcode == 0 and len(_trials(tmp_path)) == len(trials)  # target met: rerunning adds nothing
