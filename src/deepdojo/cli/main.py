@@ -14,10 +14,10 @@ import argparse
 import sys
 import traceback
 
-from deepdojo.cli import lr_find_cmd, predict_cmd, quickstart_cmd, train_cmd
+from deepdojo.cli import lr_find_cmd, predict_cmd, quickstart_cmd, summary_cmd, train_cmd
 from deepdojo.errors import DeepdojoError
 
-COMMANDS = [quickstart_cmd, train_cmd, lr_find_cmd, predict_cmd]
+COMMANDS = [quickstart_cmd, train_cmd, lr_find_cmd, predict_cmd, summary_cmd]
 
 
 class OneLineParser(argparse.ArgumentParser):

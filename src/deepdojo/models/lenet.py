@@ -25,8 +25,8 @@ class LeNet5(nn.Module):
         super().__init__()
         c1, c2 = scaled(6, width_mult), scaled(16, width_mult)
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c1, 5, padding=2), act_layer(), nn.MaxPool2d(2),  # (B, 6, H/2, W/2)
-            nn.Conv2d(c1, c2, 5), act_layer(), nn.MaxPool2d(2),  # 32x32 in: (B, 16, 5, 5)
+            nn.Conv2d(in_channels, c1, 5), act_layer(), nn.MaxPool2d(2),  # 32x32 in: (B, 6, 14, 14)
+            nn.Conv2d(c1, c2, 5), act_layer(), nn.MaxPool2d(2),  # (B, 16, 5, 5)
             nn.AdaptiveAvgPool2d(5),
         )
         h1, h2 = scaled(120, width_mult), scaled(84, width_mult)
