@@ -53,6 +53,7 @@ class TrainConfig:
     bf16: bool = False
     deterministic: bool = False
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    pretrained: str | None = None  # a run folder or .safetensors to start from (new head), or timm:NAME / torchvision:NAME
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str | None = None) -> "TrainConfig":
