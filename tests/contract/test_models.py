@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from deepdojo.models import create_model, list_models, model_example, model_kind
 from deepdojo.models.summary import summary
 from deepdojo.train.checkpoint import load_weights, save_weights
-from model_examples import KNOWN_KINDS, example_batch, example_model
+from deepdojo.models.examples import KNOWN_KINDS, example_batch, example_model
 
 LONG = os.environ.get("DEEPDOJO_LONG_TESTS") == "1"
 NAMES = [n for n in list_models() if model_kind(n) in KNOWN_KINDS]

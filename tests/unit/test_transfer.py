@@ -14,6 +14,7 @@ from torch import nn
 from deepdojo import Learner
 from deepdojo.errors import CheckpointError, ConfigError
 from deepdojo.models import create_model, list_models, model_kind
+from deepdojo.models.examples import example_model
 from deepdojo.train.transfer import hub_model, layer_groups, load_pretrained, slice_scales
 
 torch.set_num_threads(1)
@@ -32,8 +33,6 @@ def one_batch_learner(model, **kw):
 
 @pytest.mark.parametrize("name", [n for n in list_models() if model_kind(n) != "vector"])
 def test_layer_groups_cover_every_parameter_once_head_last(name):
-    from model_examples import example_model  # tests/contract helper (pytest puts that folder on sys.path)
-
     model = example_model(name)
     groups = layer_groups(model)
     ids = [id(p) for g in groups for p in g]

@@ -1,10 +1,16 @@
-"""Tiny instances and batches of every registered model, shared by the contract tests."""
+"""Tiny instances of every registered model and matching input batches (contract tests, demos, docs).
+
+Example:
+    >>> model, x = example_model("lstm", num_classes=3), example_batch("lstm", batch=4)
+    >>> x.dtype, model(x).shape
+    (torch.int64, torch.Size([4, 3]))
+"""
 
 from __future__ import annotations
 
 import torch
 
-from deepdojo.models import create_model, model_example, model_kind
+from deepdojo.models.registry import create_model, model_example, model_kind
 
 KNOWN_KINDS = ("image", "vector", "signal", "sequence", "tabular")
 
