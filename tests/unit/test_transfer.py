@@ -83,6 +83,23 @@ def test_discriminative_lrs_match_a_hand_computed_sgd_step():
     assert {g["lr"] for g in learn.opt.param_groups} == {1e-3}
 
 
+def test_a_custom_lr_scale_survives_plain_and_slice_lrs():
+    class Custom(Learner):
+        def param_groups(self):
+            return [{"params": list(self.model[0].parameters()), "lr_scale": 0.5},
+                    {"params": list(self.model[2].parameters())}]
+
+    model = nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = torch.randn(8, 64), torch.arange(8) % 3
+    learn = Custom(model, ([(x, y)], [(x, y)]), progress=False, default_callbacks=False)
+    learn.fit(1, 1e-2)
+    assert [g["lr"] for g in learn.opt.param_groups] == [5e-3, 1e-2]
+    learn.fit(1, slice(1e-4, 1e-2))
+    assert [g["lr"] for g in learn.opt.param_groups] == pytest.approx([5e-5, 1e-2])
+    learn.fit(1, 1e-3)
+    assert [g["lr"] for g in learn.opt.param_groups] == [5e-4, 1e-3]
+
+
 def test_slice_scales():
     assert slice_scales(slice(1e-3), 3) == [0.1, 0.1, 1.0]
     assert slice_scales(slice(1e-3, 1e-3), 4) == [1.0] * 4

@@ -47,9 +47,9 @@ def init_recurrent(rnn: nn.Module) -> None:
             nn.init.orthogonal_(p)
         else:
             nn.init.zeros_(p)
-            if isinstance(rnn, nn.LSTM):
+            if isinstance(rnn, nn.LSTM) and name.startswith("bias_ih"):  # gate order: input, forget, cell, output
                 h = p.shape[0] // 4
-                nn.init.ones_(p[h:2 * h].data) if name.startswith("bias_ih") else None
+                nn.init.ones_(p.data[h:2 * h])
 
 
 class RNNClassifier(nn.Module):

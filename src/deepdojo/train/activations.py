@@ -105,15 +105,13 @@ class ActivationsMixin:
 
 def plot_activations(act: torch.Tensor, path: str | Path, title: str = "", max_channels: int = 16) -> Path:
     """A grid of the first ``max_channels`` maps of ``act`` ``(C, H, W)`` (1D maps as lines)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     n = min(max_channels, act.shape[0])
     cols = min(n, 8)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows + 0.4), squeeze=False)
+    fig = Figure(figsize=(1.6 * cols, 1.6 * rows + 0.4))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -123,5 +121,4 @@ def plot_activations(act: torch.Tensor, path: str | Path, title: str = "", max_c
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
-    plt.close(fig)
     return path

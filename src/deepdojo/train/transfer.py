@@ -84,16 +84,22 @@ def slice_scales(lr: slice, n: int) -> list[float]:
 
 
 def set_lr_scales(opt, lr: Any) -> Any:
-    """A slice: tag each optimizer group with its ``lr_scale`` and return the top LR; otherwise reset scales."""
-    ids = [g.get("layer_group", i) for i, g in enumerate(opt.param_groups)]
+    """A slice: scale each optimizer group's LR by its layer group's place and return the top LR.
+
+    Anything else restores each group's own ``lr_scale`` (one a custom
+    ``param_groups`` set, else 1) and is returned unchanged.
+    """
+    for g in opt.param_groups:
+        g.setdefault("own_lr_scale", g.get("lr_scale", 1.0))
     if not isinstance(lr, slice):
         for g in opt.param_groups:
-            g["lr_scale"] = 1.0
+            g["lr_scale"] = g["own_lr_scale"]
         return lr
+    ids = [g.get("layer_group", i) for i, g in enumerate(opt.param_groups)]
     order = sorted(set(ids))
     scales = slice_scales(lr, len(order))
     for g, gid in zip(opt.param_groups, ids):
-        g["lr_scale"] = scales[order.index(gid)]
+        g["lr_scale"] = g["own_lr_scale"] * scales[order.index(gid)]
     return lr.stop
 
 
