@@ -44,10 +44,13 @@ def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
         head_ids = {id(p) for p in head.parameters()} if head is not None else set()
         raw = [[p for p in model.parameters() if id(p) not in head_ids], _params(head) if head is not None else []]
     seen: set[int] = set()
-    groups = []
-    for g in raw:
-        g = [p for p in g if id(p) not in seen and not seen.add(id(p))]
-        groups.append(g)
+    groups: list[list[nn.Parameter]] = []
+    for params in raw:
+        groups.append([])
+        for p in params:
+            if id(p) not in seen:  # a parameter shared by two groups belongs to the first
+                seen.add(id(p))
+                groups[-1].append(p)
     missed = [p for p in model.parameters() if id(p) not in seen]  # not named by layer_groups(): first group
     groups[0] = missed + groups[0]
     return [g for g in groups if g]
