@@ -133,6 +133,11 @@ def test_pretrained_from_a_run_folder_keeps_body_and_makes_a_new_head(tmp_path):
     wider = create_model("resnet18", 3, in_channels=1, small_input=True, width_mult=0.25)
     with pytest.raises(CheckpointError, match="below the head"):
         load_pretrained(wider, tmp_path / "runA")
+    shallower = create_model("resnet18", 3, in_channels=1, small_input=True, width_mult=0.125)
+    shallower.stages = shallower.stages[:1]  # the checkpoint has layers this model lacks
+    shallower.head = nn.Linear(8, 3)
+    with pytest.raises(CheckpointError, match="below the head"):
+        load_pretrained(shallower, tmp_path / "runA")
     with pytest.raises(CheckpointError, match="no checkpoints"):
         load_pretrained(target, tmp_path)
 
@@ -163,6 +168,15 @@ def test_hub_weights_without_the_package_is_a_clear_error(monkeypatch):
         hub_model("torchvision:resnet18", 10)
     with pytest.raises(ConfigError, match="unknown pretrained source"):
         hub_model("keras:resnet", 10)
+
+
+def test_replace_head_swaps_the_last_linear():
+    from deepdojo.train.transfer import replace_head
+
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Sequential(nn.Dropout(), nn.Linear(16, 1000)))
+    conv = m[0].weight.clone()
+    replace_head(m, 7)
+    assert m(torch.zeros(2, 3, 4, 4)).shape == (2, 7) and torch.equal(m[0].weight, conv)
 
 
 def test_show_activations_equals_a_manual_forward(tmp_path):

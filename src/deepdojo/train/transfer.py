@@ -191,6 +191,7 @@ def load_pretrained(model: nn.Module, source: str | Path, arch: str | None = Non
     head_prefixes = {k.rsplit(".", 1)[0] for k in head_names}
     new = [k for k in own if k not in keep]
     body_new = [k for k in new if k not in head_names and k.rsplit(".", 1)[0] not in head_prefixes]
+    body_new += [k for k in tensors if k not in own]  # layers the checkpoint has and this model lacks
     if body_new:
         raise CheckpointError(f"weights do not fit this model below the head (first: {body_new[0]})", where=str(path),
                               fix="build the same architecture and model_kwargs the checkpoint was trained with")
