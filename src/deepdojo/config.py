@@ -55,6 +55,7 @@ class TrainConfig:
     skip_bad: bool = False  # train on the good items; the bad ones are listed in skipped.json
     dedupe: bool = False  # drop valid/test items that duplicate training items
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    pretrained: str | None = None  # a run folder or .safetensors to start from (new head), or timm:NAME / torchvision:NAME
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str | None = None) -> "TrainConfig":

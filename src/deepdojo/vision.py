@@ -82,6 +82,10 @@ def classifier(
     if data.num_classes is None:
         raise DataError("the data has no classes", where=cfg.data, fix="use a classification dataset")
     model = create_model_for(arch_name, data.input_shape, data.num_classes, **cfg.model_kwargs)
+    if cfg.pretrained:
+        from deepdojo.train.transfer import start_from
+
+        model = start_from(cfg.pretrained, model, arch_name, data.input_shape, data.num_classes)
     run_dir = None
     if out is not None:
         run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path

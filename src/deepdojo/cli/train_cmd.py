@@ -19,11 +19,15 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run folder --name (or the newest) from its last checkpoint")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--deterministic", action="store_true")
+    p.add_argument("--pretrained", metavar="RUN_DIR",
+                   help="start from this run folder's weights with a new head (or timm:NAME / torchvision:NAME)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
+    if args.pretrained:
+        cfg = cfg.merged(pretrained=args.pretrained)
     summary = train(cfg, quiet=args.json)
     if args.json:
         emit_json(summary)

@@ -44,6 +44,6 @@ class SimpleCNN(nn.Module):
         return self.head(self.features(x))
 
 
-@register_model("cnn")
+@register_model("cnn", example={"input_shape": (3, 16, 16), "kwargs": {"widths": (8, 16), "dropout": 0.0}})
 def cnn(num_classes: int, in_channels: int = 3, **kw) -> SimpleCNN:
     return SimpleCNN(in_channels, num_classes, **kw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from deepdojo.models.layers import init_weights
 from deepdojo.models.registry import register_model
 
 
@@ -30,6 +31,7 @@ class MLP(nn.Sequential):
         act_layer: type[nn.Module] = nn.ReLU,
         dropout: float = 0.0,
         batch_norm: bool = False,
+        init: str = "kaiming",
     ):
         layers: list[nn.Module] = [nn.Flatten()]
         n_in = in_features
@@ -43,10 +45,7 @@ class MLP(nn.Sequential):
             n_in = width
         layers.append(nn.Linear(n_in, num_classes))
         super().__init__(*layers)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):  # Kaiming for ReLU-family hidden layers
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+        init_weights(self, init)  # Kaiming for ReLU-family hidden layers; "xavier" for tanh/sigmoid
 
 
 @register_model("mlp", kind="vector")
@@ -58,3 +57,9 @@ def mlp(num_classes: int, in_features: int, **kw) -> MLP:
 def linear(num_classes: int, in_features: int) -> MLP:
     """One linear layer: logistic regression (classification) or linear regression."""
     return MLP(in_features, num_classes, depth=0)
+
+
+@register_model("logistic", kind="vector")
+def logistic(num_classes: int, in_features: int) -> MLP:
+    """The hyperplane under cross-entropy: logistic (softmax) regression. Same model as ``linear``."""
+    return MLP(in_features, num_classes, depth=0, init="xavier")

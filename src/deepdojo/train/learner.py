@@ -27,9 +27,11 @@ from deepdojo.data.core import Data
 from deepdojo.data.loaders import TensorLoader
 from deepdojo.metrics import Metric, default_metrics, make_metric
 from deepdojo.train import schedules
+from deepdojo.train.activations import ActivationsMixin
 from deepdojo.train.callbacks import EVENTS, Callback, CancelBatch, CancelEpoch, CancelFit, hooks_for
 from deepdojo.train.optim import make_optimizer, momentum_key
 from deepdojo.train.reproducibility import resolve_device, seed_everything, set_deterministic
+from deepdojo.train.transfer import TransferMixin, optimizer_groups, set_lr_scales
 
 
 def regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -37,7 +39,7 @@ def regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(pred.reshape(target.shape), target.float())
 
 
-class Learner:
+class Learner(TransferMixin, ActivationsMixin):
     """Trains ``model`` on ``data``. Plain PyTorch in, plain PyTorch out.
 
     Args:
@@ -117,8 +119,8 @@ class Learner:
 
     # ----------------------------------------------------------------- setup
     def param_groups(self) -> list | Iterable:
-        """What the optimizer is built over (transfer learning splits it into groups)."""
-        return self.model.parameters()
+        """What the optimizer is built over: one group per layer group (see ``transfer.py``)."""
+        return optimizer_groups(self.model, self.opt_spec[1]["weight_decay"])
 
     def add_callbacks(self, callbacks: Iterable[Callback]) -> "Learner":
         for cb in callbacks:
@@ -146,11 +148,13 @@ class Learner:
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     # ------------------------------------------------------------ public fit
-    def fit(self, epochs: int, lr: float | str | None = None, schedule: str | schedules.Schedule = "constant",
+    def fit(self, epochs: int, lr: float | slice | str | None = None, schedule: str | schedules.Schedule = "constant",
             warmup_pct: float = 0.0, resume: bool = False) -> None:
         """Train for ``epochs`` epochs.
 
-        ``lr="auto"`` runs :meth:`lr_find` first and uses its suggestion.
+        ``lr="auto"`` runs :meth:`lr_find` first and uses its suggestion;
+        ``lr=slice(lo, hi)`` gives the head ``hi`` and earlier layer groups
+        geometrically less, down to ``lo`` (discriminative learning rates).
         ``schedule`` is a name (``constant``, ``one_cycle``, ``cosine``,
         ``step``, ``exponential``) or a callable ``step -> lr``.
         ``resume=True`` continues from the run folder's newest good checkpoint.
@@ -170,11 +174,12 @@ class Learner:
         self.lr = lr
         self._run_fit(epochs, lr_at, mom_at, resume)
 
-    def fit_one_cycle(self, epochs: int, lr_max: float | str | None = None, resume: bool = False) -> None:
+    def fit_one_cycle(self, epochs: int, lr_max: float | slice | str | None = None, resume: bool = False) -> None:
         """Train with the one-cycle policy (LR up then down, momentum opposite)."""
         self.fit(epochs, lr_max, schedule="one_cycle", resume=resume)
 
-    def _resolve_lr(self, lr: float | str | None) -> float:
+    def _resolve_lr(self, lr: float | slice | str | None) -> float:
+        lr = set_lr_scales(self.opt, lr)  # a slice: per-group lr_scale, then its top LR
         if lr == "auto":
             return self.lr_find().suggestion
         return float(lr) if lr is not None else self.lr

@@ -1,0 +1,243 @@
+"""Transfer learning: layer groups, freezing, discriminative learning rates, fine-tuning, pretrained weights.
+
+A model is split into *layer groups*, from the input side to the head: its own
+``layer_groups()`` if it has one (every deepdojo family does), else everything
+but ``model.head`` / the last ``nn.Linear`` as the body and that as the head.
+The optimizer gets one parameter group per layer group (split by weight decay),
+tagged ``layer_group``; ``lr=slice(lo, hi)`` gives the head ``hi``, the first
+group ``lo`` and the ones between a geometric spread (``lr_scale`` per group).
+
+Example:
+    >>> from deepdojo.models import create_model
+    >>> groups = layer_groups(create_model("resnet18", 10, small_input=True, width_mult=0.25))
+    >>> len(groups)
+    3
+    >>> [round(s, 4) for s in slice_scales(slice(1e-4, 1e-2), 3)]
+    [0.01, 0.1, 1.0]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from deepdojo.errors import CheckpointError, ConfigError
+
+BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _params(module_or_list) -> list[nn.Parameter]:
+    mods = module_or_list if isinstance(module_or_list, (list, tuple)) else [module_or_list]
+    return [p for m in mods for p in (m.parameters() if isinstance(m, nn.Module) else [m])]
+
+
+def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
+    """The model's parameters in layer groups, input side first, head last; each parameter once."""
+    if callable(getattr(model, "layer_groups", None)):
+        raw = [_params(g) for g in model.layer_groups()]
+    else:
+        head = model.head if isinstance(getattr(model, "head", None), nn.Module) else None
+        if head is None:
+            head = next((m for m in reversed(list(model.modules())) if isinstance(m, nn.Linear)), None)
+        head_ids = {id(p) for p in head.parameters()} if head is not None else set()
+        raw = [[p for p in model.parameters() if id(p) not in head_ids], _params(head) if head is not None else []]
+    seen: set[int] = set()
+    groups: list[list[nn.Parameter]] = []
+    for params in raw:
+        groups.append([])
+        for p in params:
+            if id(p) not in seen:  # a parameter shared by two groups belongs to the first
+                seen.add(id(p))
+                groups[-1].append(p)
+    missed = [p for p in model.parameters() if id(p) not in seen]  # not named by layer_groups(): first group
+    groups[0] = missed + groups[0]
+    return [g for g in groups if g]
+
+
+def optimizer_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """One optimizer group per layer group (two with weight decay: matrices/kernels decay, biases/norms not)."""
+    out = []
+    for i, params in enumerate(layer_groups(model)):
+        if not weight_decay:
+            out.append({"params": params, "weight_decay": 0.0, "layer_group": i})
+            continue
+        decay, no_decay = [p for p in params if p.dim() >= 2], [p for p in params if p.dim() < 2]
+        out += [{"params": ps, "weight_decay": wd, "layer_group": i}
+                for ps, wd in ((decay, weight_decay), (no_decay, 0.0)) if ps]
+    return out
+
+
+def slice_scales(lr: slice, n: int) -> list[float]:
+    """Per-layer-group multipliers of ``lr.stop`` for ``lr=slice(lo, hi)`` (geometric from lo to hi).
+
+    ``slice(hi)`` (no start) gives the head ``hi`` and every other group ``hi / 10``.
+    """
+    hi = lr.stop
+    if hi is None or hi <= 0 or (lr.start is not None and not 0 < lr.start <= hi):
+        raise ConfigError(f"learning-rate slice needs 0 < lo <= hi, got slice({lr.start}, {lr.stop})", where="lr",
+                          fix="e.g. lr=slice(1e-5, 1e-3)")
+    if lr.start is None:
+        return [0.1] * (n - 1) + [1.0]
+    if n == 1:
+        return [1.0]
+    ratio = lr.start / hi
+    return [ratio ** ((n - 1 - i) / (n - 1)) for i in range(n)]
+
+
+def set_lr_scales(opt, lr: Any) -> Any:
+    """A slice: scale each optimizer group's LR by its layer group's place and return the top LR.
+
+    Anything else restores each group's own ``lr_scale`` (one a custom
+    ``param_groups`` set, else 1) and is returned unchanged.
+    """
+    for g in opt.param_groups:
+        g.setdefault("own_lr_scale", g.get("lr_scale", 1.0))
+    if not isinstance(lr, slice):
+        for g in opt.param_groups:
+            g["lr_scale"] = g["own_lr_scale"]
+        return lr
+    ids = [g.get("layer_group", i) for i, g in enumerate(opt.param_groups)]
+    order = sorted(set(ids))
+    scales = slice_scales(lr, len(order))
+    for g, gid in zip(opt.param_groups, ids):
+        g["lr_scale"] = g["own_lr_scale"] * scales[order.index(gid)]
+    return lr.stop
+
+
+def set_trainable(model: nn.Module, n: int, train_bn: bool = True) -> None:
+    """Freeze layer groups ``[:n]``, unfreeze ``[n:]``; batch-norm stays trainable when ``train_bn``.
+
+    Frozen parameters keep their place in the optimizer (``requires_grad=False``
+    gives them no gradient, so the optimizer skips them).
+    """
+    bn = {id(p) for m in model.modules() if isinstance(m, BN_TYPES) for p in m.parameters(recurse=False)}
+    groups = layer_groups(model)
+    for i, params in enumerate(groups):
+        frozen = i < (n if n >= 0 else len(groups) + n)
+        for p in params:
+            p.requires_grad_(not frozen or (train_bn and id(p) in bn))
+
+
+class TransferMixin:
+    """``freeze``/``unfreeze``/``freeze_to``/``fine_tune`` for the :class:`Learner`."""
+
+    def freeze_to(self, n: int, train_bn: bool = True) -> "TransferMixin":
+        """Train only layer groups ``n`` onward (``-1``: the head only); BN stays trainable unless ``train_bn=False``."""
+        set_trainable(self.model, n, train_bn)
+        return self
+
+    def freeze(self, train_bn: bool = True) -> "TransferMixin":
+        """Train the head only (plus batch-norm layers unless ``train_bn=False``)."""
+        return self.freeze_to(-1, train_bn)
+
+    def unfreeze(self) -> "TransferMixin":
+        """Train every layer group."""
+        return self.freeze_to(0)
+
+    def fine_tune(self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
+                  train_bn: bool = True) -> None:
+        """``freeze_epochs`` one-cycle epochs on the head, then ``epochs`` unfrozen with LRs ``base_lr/2/lr_mult .. base_lr/2``.
+
+        The fastai recipe: the new head first learns from fixed features, so its
+        random start does not wreck the pretrained body; then everything trains,
+        the early (general) layers slowest.
+        """
+        self.freeze(train_bn)
+        if freeze_epochs:
+            self.fit_one_cycle(freeze_epochs, slice(base_lr))
+        self.unfreeze()
+        self.fit_one_cycle(epochs, slice(base_lr / 2 / lr_mult, base_lr / 2))
+
+
+def find_checkpoint(source: str | Path) -> Path:
+    """A run folder (its ``checkpoints/best``, else ``last``) or a weights file -> the ``.safetensors`` path."""
+    from deepdojo.train.checkpoint import weights_path
+
+    source = Path(source)
+    if source.is_dir():
+        for name in ("best", "last"):
+            path = source / "checkpoints" / f"{name}.safetensors"
+            if path.is_file():
+                return path
+        raise CheckpointError("no checkpoints/best or checkpoints/last in this run folder", where=str(source),
+                              fix="pass a run folder written by 'deepdojo train'")
+    path = weights_path(source)
+    if not path.is_file():
+        raise CheckpointError("pretrained run folder or checkpoint not found", where=str(source), fix="check the path")
+    return path
+
+
+def load_pretrained(model: nn.Module, source: str | Path, arch: str | None = None) -> dict[str, Any]:
+    """Load a deepdojo checkpoint into ``model``, keeping ``model``'s own head where shapes differ.
+
+    Everything must fit except the head (the last layer group), which is left
+    freshly initialised when the number of classes changed. Returns what was
+    loaded and what was kept new.
+    """
+    from deepdojo.train.checkpoint import read_meta, read_verified_tensors
+
+    path = find_checkpoint(source)
+    meta = read_meta(path)
+    if arch is not None and meta.get("arch") not in (None, arch):
+        raise CheckpointError(f"checkpoint is a {meta['arch']!r}, not a {arch!r}", where=str(path),
+                              fix=f"use --arch {meta['arch']}")
+    tensors = read_verified_tensors(path, meta.get("sha256"))
+    own = model.state_dict()
+    keep = {k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape}
+    head = {id(p) for p in layer_groups(model)[-1]}
+    head_names = {k for k, p in model.named_parameters() if id(p) in head}
+    head_prefixes = {k.rsplit(".", 1)[0] for k in head_names}
+    new = [k for k in own if k not in keep]
+    body_new = [k for k in new if k not in head_names and k.rsplit(".", 1)[0] not in head_prefixes]
+    body_new += [k for k in tensors if k not in own]  # layers the checkpoint has and this model lacks
+    if body_new:
+        raise CheckpointError(f"weights do not fit this model below the head (first: {body_new[0]})", where=str(path),
+                              fix="build the same architecture and model_kwargs the checkpoint was trained with")
+    model.load_state_dict(keep, strict=False)
+    return {"source": str(path), "loaded": len(keep), "new": new, "arch": meta.get("arch")}
+
+
+def hub_model(spec: str, num_classes: int, in_channels: int = 3) -> nn.Module:
+    """``timm:NAME`` or ``torchvision:NAME`` with pretrained weights and a new ``num_classes`` head.
+
+    Both packages are optional and imported only here; a missing one is a clear error.
+    """
+    lib, _, name = spec.partition(":")
+    try:
+        if lib == "timm":
+            import timm
+
+            return timm.create_model(name, pretrained=True, num_classes=num_classes, in_chans=in_channels)
+        if lib == "torchvision":
+            import torchvision
+        else:
+            raise ConfigError(f"unknown pretrained source {spec!r}", where="pretrained",
+                              fix="pass a run folder, timm:NAME or torchvision:NAME")
+    except ImportError:
+        raise ConfigError(f"{lib} is not installed, so {spec!r} cannot be loaded", where="pretrained",
+                          fix=f"pip install {lib}, or pass a deepdojo run folder") from None
+    if in_channels != 3:
+        raise ConfigError(f"torchvision weights expect 3 input channels, the data has {in_channels}",
+                          where="pretrained", fix="use timm:NAME (it adapts the stem) or RGB images")
+    model = torchvision.models.get_model(name, weights="DEFAULT")
+    return replace_head(model, num_classes)
+
+
+def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
+    """Swap the last ``nn.Linear`` for a fresh one with ``num_classes`` outputs."""
+    name, last = next(((n, m) for n, m in reversed(list(model.named_modules())) if isinstance(m, nn.Linear)), (None, None))
+    if last is None:
+        raise ConfigError("the model has no linear head to replace", where="pretrained")
+    parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+    setattr(parent, name.rsplit(".", 1)[-1], nn.Linear(last.in_features, num_classes))
+    return model
+
+
+def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    """``--pretrained``: a hub spec (``timm:``/``torchvision:``) replaces ``model``; a run folder loads into it."""
+    if source.startswith(("timm:", "torchvision:")):
+        return hub_model(source, num_classes, in_channels=input_shape[0])
+    load_pretrained(model, source, arch)
+    return model
