@@ -169,10 +169,10 @@ def repeated_look_warning(look: int) -> str | None:
 
 def _loader_id(loader) -> str | None:
     """Identity of the test examples themselves when the loader holds tensors."""
-    from deepdojo.data.core import fingerprint
+    from deepdojo.data.core import tensor_fingerprint
     from deepdojo.data.loaders import TensorLoader
 
-    return fingerprint(loader.x, loader.y)[:16] if isinstance(loader, TensorLoader) else None
+    return tensor_fingerprint(loader.x, loader.y)[:16] if isinstance(loader, TensorLoader) else None
 
 
 def _read_log(path: Path) -> list[dict[str, Any]]:
