@@ -18,11 +18,12 @@ Like torch, each ``step`` updates the lr recursively from the current ``group["l
 """
 
 import math
+from abc import ABC, abstractmethod
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LinearLR", "LinearWarmup", "StepLR"]
 
 
-class LRScheduler:
+class LRScheduler(ABC):
     def __init__(self, optimizer):
         self.optimizer = optimizer
         for group in optimizer.param_groups:
@@ -39,8 +40,9 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = list(lrs)
 
+    @abstractmethod
     def get_lr(self):
-        raise NotImplementedError
+        """The learning rates for the current ``last_epoch`` (each schedule's formula)."""
 
     def step(self):
         self.last_epoch += 1

@@ -13,6 +13,8 @@ torch to round-off.
 array([0.8])
 """
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from deepdojo.scratch import lr_scheduler  # reachable as optim.lr_scheduler, as in torch
@@ -20,7 +22,7 @@ from deepdojo.scratch import lr_scheduler  # reachable as optim.lr_scheduler, as
 __all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Optimizer", "lr_scheduler"]
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Holds ``param_groups`` (dicts with "params" and hyper-parameters, which a scheduler
     may change between steps) and per-parameter ``state``."""
 
@@ -44,8 +46,9 @@ class Optimizer:
                 if p.grad is not None:
                     self._update(p, p.grad, self.state.setdefault(id(p), {}), group)
 
+    @abstractmethod
     def _update(self, p, grad, state, group):
-        raise NotImplementedError
+        """Update one parameter in place from its gradient and its state (each optimizer's rule)."""
 
 
 class SGD(Optimizer):
