@@ -1,6 +1,6 @@
 """builtin:digits, 5 seeds: LR from the finder, one-cycle. Goal: >= 99.0% mean validation accuracy.
 
-    python benchmarks/digits.py [--epochs 15] [--seeds 5] [--arch cnn] [--rule valley]
+    python benchmarks/digits.py [--epochs 15] [--seeds 5] [--arch cnn] [--rule valley] [--threads 1]
 
 ``--rule`` picks which LR-finder suggestion to train with (valley is the default rule).
 """
@@ -22,8 +22,9 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--arch", default="cnn")
     ap.add_argument("--rule", default="valley", choices=["valley", "steepest", "minimum_div10"])
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: steady on a busy machine)")
     args = ap.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    torch.set_num_threads(args.threads)
     accs, secs = [], []
     for seed in range(args.seeds):
         t0 = time.perf_counter()
