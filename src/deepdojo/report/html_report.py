@@ -39,7 +39,7 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:.4f}" if isinstance(v, float) else str(v)
+    return f"{v:.4g}" if isinstance(v, float) else str(v)  # 4 significant digits: also for tiny LRs
 
 
 def _json_block(path: Path) -> str:
@@ -53,7 +53,8 @@ def sections(run: RunFolder) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     summary = run.read_json("summary.json") if (run.path / "summary.json").exists() else {}
     final = summary.get("final") or {}
-    rows = [(k, v) for k, v in final.items() if k not in ("epoch",)]
+    labels = {"lr": "lr (last step)", "seconds": "seconds (last epoch)"}
+    rows = [(labels.get(k, k), v) for k, v in final.items() if k != "epoch"]
     if summary.get("best_epoch") is not None:
         rows.append(("best epoch (lowest valid_loss)", summary["best_epoch"] + 1))
     out.append(("Final metrics (validation)", _table(rows) if rows else "<p class='note'>no epochs recorded</p>"))
