@@ -52,6 +52,8 @@ class TrainConfig:
     augment: Literal["auto", "none", "light", "default"] = "auto"
     bf16: bool = False
     deterministic: bool = False
+    checkpoint_every: int | None = None  # also save full training state every N steps (resume mid-epoch)
+    checkpoint_seconds: float | None = 600.0  # ... and every M seconds; always at each epoch end
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -112,7 +112,9 @@ class Learner:
         extra = standard_callbacks(self, progress, grad_clip) if default_callbacks else []
         self.add_callbacks([*extra, *callbacks])
         self.history: list[dict[str, Any]] = []
-        self.epoch, self.step, self.batch_idx = 0, 0, 0
+        self.epoch, self.step, self.batch_idx, self.start_batch = 0, 0, 0, 0
+        self.lr_factor = 1.0  # multiplies the schedule; lowered by a NaN rollback, saved in checkpoints
+        self.epoch_losses, self.epoch_sizes = [], []  # the running epoch's per-step losses (device) and sizes
         self.lr_find_result = None
 
     # ----------------------------------------------------------------- setup
@@ -155,6 +157,11 @@ class Learner:
         ``step``, ``exponential``) or a callable ``step -> lr``.
         ``resume=True`` continues from the run folder's newest good checkpoint.
         """
+        if resume and self.run is None:
+            from deepdojo.errors import ConfigError
+
+            raise ConfigError("resume needs a run folder to read checkpoints from", where="resume",
+                              fix="pass run_dir= to the Learner (vision.classifier: out= and name=)")
         lr = self._resolve_lr(lr)
         steps_per_epoch = len(self.data.train)
         total = epochs * steps_per_epoch
@@ -164,7 +171,13 @@ class Learner:
             lr_at = schedules.make_schedule(schedule, lr, total, steps_per_epoch, warmup_pct)
             mom_at = schedules.one_cycle_momentum(total) if schedule == "one_cycle" else None
         self.lr = lr
-        self._run_fit(epochs, lr_at, mom_at, resume)
+        from deepdojo.train.guards import RollbackRequest
+
+        while True:
+            try:
+                return self._run_fit(epochs, lr_at, mom_at, resume)
+            except RollbackRequest as request:  # a NaN guard: continue from the last good checkpoint, lower LR
+                resume, self.lr_cut = True, request.lr_factor
 
     def fit_one_cycle(self, epochs: int, lr_max: float | str | None = None, resume: bool = False) -> None:
         """Train with the one-cycle policy (LR up then down, momentum opposite)."""
@@ -183,7 +196,7 @@ class Learner:
         scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
         mkey = momentum_key(opt) if mom_at else None
         self.n_epochs, self.steps_per_epoch = epochs, len(train)
-        self.epoch, self.step, self.start_batch = 0, 0, 0
+        self.epoch, self.step, self.start_batch, self.lr_factor = 0, 0, 0, 1.0
         self.resume = resume
         try:
             self._event("before_fit")  # a resuming checkpoint callback sets epoch/step/start_batch here
@@ -193,14 +206,16 @@ class Learner:
                 if hasattr(train, "set_epoch"):
                     train.set_epoch(self.epoch)
                 self._event("before_epoch")
-                losses, sizes = [], []
+                if not self.start_batch:  # a resumed epoch keeps the restored running loss
+                    self.epoch_losses, self.epoch_sizes = [], []
+                losses, sizes = self.epoch_losses, self.epoch_sizes
                 batches = train.iter_from(self.start_batch) if self.start_batch else iter(train)
                 try:
                     for self.batch_idx, (xb, yb) in enumerate(batches, start=self.start_batch):
                         if move:
                             xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
                         self.xb, self.yb = xb, yb
-                        lr = lr_at(self.step)
+                        lr = lr_at(self.step) * self.lr_factor
                         for g, s in zip(opt.param_groups, scales):
                             g["lr"] = lr * s
                         if mkey:

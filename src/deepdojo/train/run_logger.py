@@ -31,8 +31,8 @@ class RunLogger(Callback):
     def before_fit(self) -> None:
         learn, run = self.learn, self.learn.run
         self.t0 = time.perf_counter()
-        if learn.resume:
-            run.truncate_metrics(learn.epoch)  # epochs after the checkpoint are redone
+        if learn.resume and (run.path / "config.json").exists():
+            run.truncate_metrics(learn.epoch)  # epochs after the checkpoint are redone; a mid-epoch one is written once
         else:
             run.write_json("config.json", getattr(learn, "config", None) or describe(learn))
             run.write_json("manifest.json", manifest(learn.seed, learn.data.info, str(learn.device)))
