@@ -177,7 +177,7 @@ class Learner:
             try:
                 return self._run_fit(epochs, lr_at, mom_at, resume)
             except RollbackRequest as request:  # a NaN guard: continue from the last good checkpoint, lower LR
-                resume, self.lr_cut = True, request.lr_factor
+                resume, self.rollback_lr_factor = True, self.lr_factor * request.lr_factor
 
     def fit_one_cycle(self, epochs: int, lr_max: float | str | None = None, resume: bool = False) -> None:
         """Train with the one-cycle policy (LR up then down, momentum opposite)."""

@@ -60,12 +60,12 @@ class ResumeFromCheckpoint(Callback):
         sweep(folder)
         sweep(learn.run.path)
         self.resumed_from, self.rejected = None, []
-        lr_cut = learn.__dict__.pop("lr_cut", None)  # set by Learner.fit when a NaN guard asks for a rollback
+        lr_factor = learn.__dict__.pop("rollback_lr_factor", None)  # set by Learner.fit for a NaN rollback
         found = newest_good_state(folder) if learn.resume else None
         size = found[0].stat().st_size if found else expected_bytes(learn)
         check_free_space(folder, size)
         if found is None:
-            if lr_cut is not None:
+            if lr_factor is not None:
                 raise TrainingError("a non-finite value appeared and there is no good checkpoint to roll back to",
                                     where=str(folder), fix="lower the learning rate, or checkpoint more often")
             if learn.resume and list_states(folder):
@@ -78,8 +78,8 @@ class ResumeFromCheckpoint(Callback):
         path, tensors, meta, self.rejected = found
         restore_state(learn, tensors, meta, str(path))
         self.resumed_from = path
-        if lr_cut is not None:
-            learn.lr_factor *= lr_cut
+        if lr_factor is not None:
+            learn.lr_factor = lr_factor
             log.warning("deepdojo: rolled back to %s (epoch %d, step %d); learning rate x%g",
                         path.name, learn.epoch, learn.step, learn.lr_factor)
 

@@ -130,6 +130,7 @@ def restore_state(learn, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
     model_sd = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
     with torch.no_grad():
         learn.model.load_state_dict(model_sd)
+    learn.model.zero_grad(set_to_none=True)  # a rollback leaves the bad step's gradients behind
     opt_sd = join_tensors(meta["optimizer"], tensors)
     opt_sd["state"] = {int(k): v for k, v in opt_sd["state"].items()}
     learn.opt.load_state_dict(opt_sd)
