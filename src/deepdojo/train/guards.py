@@ -60,11 +60,9 @@ class NanGuard(Callback):
         learn = self.learn
         if learn.step % self.check_every:
             return
-        probe = learn.loss.detach().float().reshape(1)
         grads = [p.grad for _, p in self.params if p.grad is not None] if self.check_grads else []
-        if grads:
-            worst = torch.stack(torch._foreach_norm(grads, ord=math.inf)).max().float()  # max |g|; NaN propagates
-            probe = torch.cat([probe, worst.reshape(1)])
+        norms = torch._foreach_norm(grads, ord=math.inf) if grads else []  # max |g| per tensor: NaN/Inf survive
+        probe = torch.stack([learn.loss.detach().float(), *(n.float() for n in norms)])  # (1 + n_grads,)
         if bool(torch.isfinite(probe).all()):
             return
         self._fail(self._describe(probe))
