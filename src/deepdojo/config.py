@@ -54,6 +54,8 @@ class TrainConfig:
     deterministic: bool = False
     skip_bad: bool = False  # train on the good items; the bad ones are listed in skipped.json
     dedupe: bool = False  # drop valid/test items that duplicate training items
+    checkpoint_every: int | None = None  # also save full training state every N steps (resume mid-epoch)
+    checkpoint_seconds: float | None = 600.0  # ... and every M seconds; always at each epoch end
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     pretrained: str | None = None  # a run folder or .safetensors to start from (new head), or timm:NAME / torchvision:NAME
 

@@ -41,3 +41,12 @@ class TrainingError(DeepdojoError):
     """Training cannot go on (for example the loss became NaN)."""
 
     exit_code = 1
+
+
+class TrainingInterrupted(DeepdojoError):
+    """SIGTERM/SIGINT stopped training after a checkpoint was written; rerun with ``--resume``.
+
+    Exit code 75 (``EX_TEMPFAIL``: "try again later"), so a job scheduler can requeue the run.
+    """
+
+    exit_code = 75

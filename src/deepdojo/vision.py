@@ -21,6 +21,7 @@ from deepdojo.errors import DataError
 from deepdojo.models import create_model_for, default_arch
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
+from deepdojo.train.resume import TrainingCheckpoints
 from deepdojo.train.run_folder import RunFolder, write_json
 
 __all__ = ["ImageFolder", "classifier", "load_data"]
@@ -71,7 +72,8 @@ def classifier(
 
     Settings come from ``config`` (a :class:`TrainConfig`) with ``overrides``
     on top (``size=``, ``seed=``, ``batch_size=``, ``opt=`` ...). The run
-    folder is ``out/name`` (``out=None``: no run folder).
+    folder is ``out/name`` (``out=None``: no run folder); with ``resume=True`` in the config and
+    no name, the newest run folder under ``out`` is reused.
     """
     cfg = (config or TrainConfig(data=str(source) if not isinstance(source, (Data, ImageFolder)) else "<in memory>"))
     cfg = cfg.merged(arch=arch if arch != "auto" else cfg.arch, **overrides)
@@ -88,7 +90,10 @@ def classifier(
         model = start_from(cfg.pretrained, model, arch_name, data.input_shape, data.num_classes)
     run_dir = None
     if out is not None:
-        run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
+        if cfg.resume and not (name or cfg.name):
+            run_dir = RunFolder.latest(out).path
+        else:
+            run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
         if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
             write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
     learn = Learner(
@@ -97,5 +102,8 @@ def classifier(
         device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress,
     )
     learn.config = {**cfg.to_dict(), "arch": arch_name}
+    saver = learn.callback(TrainingCheckpoints)
+    if saver is not None:
+        saver.every_steps, saver.every_seconds = cfg.checkpoint_every, cfg.checkpoint_seconds
     learn.model_spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": data.num_classes}
     return learn

@@ -1,8 +1,10 @@
 """``deepdojo`` command line: thin commands over the Python API.
 
 Exit codes: 0 success; 2 bad usage or bad input (one line, no traceback);
-1 anything else; 130 interrupted. ``--json`` prints one JSON object as the
-last line of standard output.
+1 anything else; 75 (EX_TEMPFAIL) training stopped by SIGTERM/SIGINT after
+writing a checkpoint: rerun with ``--resume`` (a scheduler may requeue it);
+130 interrupted elsewhere. ``--json`` prints one JSON object as the last line
+of standard output.
 
 Each command is a module with ``add_parser(subparsers)`` and ``run(args) -> int``;
 :data:`COMMANDS` lists them in ``--help`` order.

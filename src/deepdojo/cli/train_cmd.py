@@ -1,4 +1,12 @@
-"""``deepdojo train DATA``: train, evaluate on validation, write the run folder and report."""
+"""``deepdojo train DATA``: train, evaluate on validation, write the run folder and report.
+
+Training state is checkpointed at every epoch end, every ``--checkpoint-every`` steps and every
+``--checkpoint-seconds`` seconds. ``--resume`` continues the run folder ``--name`` under ``--out``
+(or the newest one there) from its newest checkpoint that verifies, mid-epoch included, and ends
+with the same weights as an uninterrupted run; the LR finder is not rerun (its recorded choice is
+reused). SIGTERM or SIGINT (Ctrl-C) writes a checkpoint at the next step boundary and exits with
+code 75 (EX_TEMPFAIL), so a scheduler can requeue the job with ``--resume``.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,10 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--schedule", choices=["one_cycle", "constant", "cosine", "step", "exponential"])
     p.add_argument("--resume", action="store_true", help="continue the run folder --name (or the newest) from its last checkpoint")
+    p.add_argument("--checkpoint-every", type=int, dest="checkpoint_every", metavar="N",
+                   help="also checkpoint the training state every N steps (default: epoch ends and every 10 minutes)")
+    p.add_argument("--checkpoint-seconds", type=float, dest="checkpoint_seconds", metavar="M",
+                   help="checkpoint the training state every M seconds (default 600)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--deterministic", action="store_true")
     p.add_argument("--pretrained", metavar="RUN_DIR",
@@ -46,7 +58,9 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
         sys.stderr.write(exc.report.format() + "\n")
         raise
     lr = cfg.lr
-    if lr == "auto":
+    if lr == "auto" and cfg.resume and (learn.run.path / "lr_find.json").is_file():
+        lr = learn.run.read_json("lr_find.json")["suggestion"]  # the run's own choice: no second LR search
+    elif lr == "auto":
         result = learn.lr_find(show=not quiet)
         lr = result.suggestion
     learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from deepdojo.train.callbacks import Callback
 from deepdojo.train.guards import GradientClip, NanGuard
 from deepdojo.train.progress import ProgressBar, interactive
+from deepdojo.train.resume import ResumeFromCheckpoint, TrainingCheckpoints
 from deepdojo.train.run_logger import RunLogger, SaveCheckpoints
 
 
 def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) -> list[Callback]:
     """NaN guard; gradient clipping if asked; progress (``None``: a bar when interactive,
-    ``True``: a bar or plain lines, ``False``: nothing); run logger and checkpoints with a run folder."""
+    ``True``: a bar or plain lines, ``False``: nothing); with a run folder: run logger, weights
+    checkpoints, and resumable full-state checkpoints (every epoch end and every 10 minutes)."""
     cbs: list[Callback] = [NanGuard()]
     if grad_clip:
         cbs.append(GradientClip(max_norm=grad_clip))
@@ -19,5 +21,5 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
     elif progress:
         cbs.append(ProgressBar("rich" if interactive() else "plain"))
     if learn.run is not None:
-        cbs += [RunLogger(), SaveCheckpoints()]
+        cbs += [ResumeFromCheckpoint(), RunLogger(), SaveCheckpoints(), TrainingCheckpoints()]
     return cbs

@@ -86,8 +86,11 @@ class EarlyStopping(Callback):
                 self.learn.model.load_state_dict(self.best_state)
 
     def state_dict(self) -> dict:
-        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch, **self.monitor.state_dict()}
+        # best_state (CPU tensors) goes into the checkpoint's tensors file: a resumed run restores the same best
+        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch, "best_state": self.best_state,
+                **self.monitor.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.wait, self.stopped_epoch = state["wait"], state["stopped_epoch"]
+        self.best_state = state.get("best_state")
         self.monitor.load_state_dict(state)

@@ -1,4 +1,4 @@
-"""Numerical guards: stop on a non-finite loss; clip gradients.
+"""Numerical guards: catch a non-finite loss or gradient (stop or roll back); clip gradients.
 
 Example:
     >>> import torch
@@ -19,26 +19,74 @@ from deepdojo.errors import TrainingError
 from deepdojo.train.callbacks import Callback
 
 
-class NanGuard(Callback):
-    """Stop with a clear message as soon as the loss is NaN or infinite.
+class RollbackRequest(Exception):
+    """Raised by :class:`NanGuard` to ask ``Learner.fit`` to resume from the last good checkpoint."""
 
-    Reads the loss each ``check_every`` steps: a host sync on a GPU (on the CPU
-    it is a plain read). The optimizer step of the bad batch is never taken.
+    def __init__(self, message: str, lr_factor: float):
+        super().__init__(message)
+        self.lr_factor = lr_factor
+
+
+class NanGuard(Callback):
+    """Catch a NaN/Inf loss or gradient in the step it appears, before the optimizer uses it.
+
+    After backward, the loss and the largest absolute gradient entry (``torch._foreach_norm``
+    with ``ord=inf``: one pass over the gradients, no overflow) are read together: one host read
+    per checked step (a plain read on the CPU). Then either stop with a clear error
+    (``on_nonfinite="stop"``), or (``"rollback"``) continue from the newest good checkpoint with the
+    learning rate multiplied by ``lr_factor``, at most ``max_rollbacks`` times. Weights are never
+    updated from a bad step, and no checkpoint is deleted.
+
+    Example:
+        >>> guard = NanGuard(on_nonfinite="rollback", lr_factor=0.5)
+        >>> guard.check_grads, guard.max_rollbacks
+        (True, 3)
     """
 
-    order = -10  # before other before_backward hooks
+    order = -10  # before gradient clipping, which would spread a NaN through every gradient
 
-    def __init__(self, check_every: int = 1):
-        self.check_every = check_every
+    def __init__(self, check_every: int = 1, check_grads: bool = True, on_nonfinite: str = "stop",
+                 lr_factor: float = 0.5, max_rollbacks: int = 3):
+        if on_nonfinite not in ("stop", "rollback"):
+            raise ValueError(f"on_nonfinite must be 'stop' or 'rollback', got {on_nonfinite!r}")
+        self.check_every, self.check_grads = check_every, check_grads
+        self.on_nonfinite, self.lr_factor, self.max_rollbacks = on_nonfinite, lr_factor, max_rollbacks
+        self.rollbacks = 0  # not in state_dict: a rollback restores callback state, this count must survive it
 
-    def before_backward(self) -> None:
+    def before_fit(self) -> None:
+        self.params = [(n, p) for n, p in self.learn.model.named_parameters() if p.requires_grad]
+
+    def after_backward(self) -> None:
         learn = self.learn
-        if learn.step % self.check_every == 0 and not math.isfinite(learn.loss.item()):
-            raise TrainingError(
-                f"loss became {learn.loss.item()} at epoch {learn.epoch}, batch {learn.batch_idx} (step {learn.step})",
-                where="training",
-                fix="lower the learning rate (try lr_find), add gradient clipping, or check the inputs for NaN",
-            )
+        if learn.step % self.check_every:
+            return
+        grads = [p.grad for _, p in self.params if p.grad is not None] if self.check_grads else []
+        norms = torch._foreach_norm(grads, ord=math.inf) if grads else []  # max |g| per tensor: NaN/Inf survive
+        probe = torch.stack([learn.loss.detach().float(), *(n.float() for n in norms)])  # (1 + n_grads,)
+        if bool(torch.isfinite(probe).all()):
+            return
+        self._fail(self._describe(probe))
+
+    def _describe(self, probe: torch.Tensor) -> str:
+        learn = self.learn
+        at = f"at epoch {learn.epoch}, batch {learn.batch_idx} (step {learn.step})"
+        if not math.isfinite(probe[0].item()):
+            return f"loss became {probe[0].item()} {at}"
+        bad = next(n for n, p in self.params if p.grad is not None and not bool(torch.isfinite(p.grad).all()))
+        return f"gradient of {bad} became non-finite {at} (loss {probe[0].item():.4g})"
+
+    def _fail(self, what: str) -> None:
+        learn = self.learn
+        can_roll = learn.run is not None and any(type(cb).__name__ == "ResumeFromCheckpoint" for cb in learn.callbacks)
+        if self.on_nonfinite == "rollback" and can_roll and self.rollbacks < self.max_rollbacks:
+            self.rollbacks += 1
+            raise RollbackRequest(what, self.lr_factor)
+        tried = f" after {self.rollbacks} rollback(s)" if self.rollbacks else ""
+        raise TrainingError(
+            what + tried, where="training",
+            fix="lower the learning rate (try lr_find), add gradient clipping, check the inputs for NaN, "
+                "or use NanGuard(on_nonfinite='rollback'); the last good checkpoint is kept",
+        )
 
 
 class GradientClip(Callback):

@@ -114,7 +114,9 @@ class Learner(TransferMixin, ActivationsMixin):
         extra = standard_callbacks(self, progress, grad_clip) if default_callbacks else []
         self.add_callbacks([*extra, *callbacks])
         self.history: list[dict[str, Any]] = []
-        self.epoch, self.step, self.batch_idx = 0, 0, 0
+        self.epoch, self.step, self.batch_idx, self.start_batch = 0, 0, 0, 0
+        self.lr_factor = 1.0  # multiplies the schedule; lowered by a NaN rollback, saved in checkpoints
+        self.epoch_losses, self.epoch_sizes = [], []  # the running epoch's per-step losses (device) and sizes
         self.lr_find_result = None
 
     # ----------------------------------------------------------------- setup
@@ -159,20 +161,27 @@ class Learner(TransferMixin, ActivationsMixin):
         ``step``, ``exponential``) or a callable ``step -> lr``.
         ``resume=True`` continues from the run folder's newest good checkpoint.
         """
+        if resume and self.run is None:
+            from deepdojo.errors import ConfigError
+
+            raise ConfigError("resume needs a run folder to read checkpoints from", where="resume",
+                              fix="pass run_dir= to the Learner (vision.classifier: out= and name=)")
         lr = self._resolve_lr(lr)
         steps_per_epoch = len(self.data.train)
         total = epochs * steps_per_epoch
         if callable(schedule):
             lr_at, mom_at = schedule, None
-        elif schedule == "constant" and not warmup_pct:
-            lr_at, mom_at = None, None  # set once below: no per-step work
-            for g in self.opt.param_groups:
-                g["lr"] = lr * g.get("lr_scale", 1.0)
         else:
             lr_at = schedules.make_schedule(schedule, lr, total, steps_per_epoch, warmup_pct)
             mom_at = schedules.one_cycle_momentum(total) if schedule == "one_cycle" else None
         self.lr = lr
-        self._run_fit(epochs, lr_at, mom_at, resume)
+        from deepdojo.train.guards import RollbackRequest
+
+        while True:
+            try:
+                return self._run_fit(epochs, lr_at, mom_at, resume)
+            except RollbackRequest as request:  # a NaN guard: continue from the last good checkpoint, lower LR
+                resume, self.rollback_lr_factor = True, self.lr_factor * request.lr_factor
 
     def fit_one_cycle(self, epochs: int, lr_max: float | slice | str | None = None, resume: bool = False) -> None:
         """Train with the one-cycle policy (LR up then down, momentum opposite)."""
@@ -185,14 +194,14 @@ class Learner(TransferMixin, ActivationsMixin):
         return float(lr) if lr is not None else self.lr
 
     # ----------------------------------------------------------- the loop
-    def _run_fit(self, epochs: int, lr_at: Callable[[int], float] | None, mom_at: Callable | None, resume: bool) -> None:
+    def _run_fit(self, epochs: int, lr_at: Callable[[int], float], mom_at: Callable | None, resume: bool) -> None:
         """The training loop, top to bottom. Hooks fire at each event (see callbacks.py)."""
         model, opt, loss_fn, train = self.model, self.opt, self.loss_fn, self.data.train
         move = not isinstance(train, TensorLoader)  # tensor loaders already yield device batches
         scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
         mkey = momentum_key(opt) if mom_at else None
         self.n_epochs, self.steps_per_epoch = epochs, len(train)
-        self.epoch, self.step, self.start_batch = 0, 0, 0
+        self.epoch, self.step, self.start_batch, self.lr_factor = 0, 0, 0, 1.0
         self.resume = resume
         try:
             self._event("before_fit")  # a resuming checkpoint callback sets epoch/step/start_batch here
@@ -202,17 +211,18 @@ class Learner(TransferMixin, ActivationsMixin):
                 if hasattr(train, "set_epoch"):
                     train.set_epoch(self.epoch)
                 self._event("before_epoch")
-                losses, sizes = [], []
+                if not self.start_batch:  # a resumed epoch keeps the restored running loss
+                    self.epoch_losses, self.epoch_sizes = [], []
+                losses, sizes = self.epoch_losses, self.epoch_sizes
                 batches = train.iter_from(self.start_batch) if self.start_batch else iter(train)
                 try:
                     for self.batch_idx, (xb, yb) in enumerate(batches, start=self.start_batch):
                         if move:
                             xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
                         self.xb, self.yb = xb, yb
-                        if lr_at is not None:
-                            lr = lr_at(self.step)
-                            for g, s in zip(opt.param_groups, scales):
-                                g["lr"] = lr * s
+                        lr = lr_at(self.step) * self.lr_factor
+                        for g, s in zip(opt.param_groups, scales):
+                            g["lr"] = lr * s
                         if mkey:
                             m = mom_at(self.step)
                             for g in opt.param_groups:

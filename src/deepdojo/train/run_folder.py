@@ -36,6 +36,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)  # the rename itself must survive a power cut
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a directory entry (a no-op where directories cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -67,6 +82,17 @@ class RunFolder:
             path, i = out / f"{base}-{i}", i + 1
         return cls(path)
 
+    @classmethod
+    def latest(cls, out: str | Path) -> "RunFolder":
+        """The most recently modified run folder under ``out`` (for ``--resume`` without ``--name``)."""
+        from deepdojo.errors import CheckpointError
+
+        out = Path(out)
+        runs = [p for p in out.iterdir() if (p / "checkpoints").is_dir()] if out.is_dir() else []
+        if not runs:
+            raise CheckpointError("no run folder to resume", where=str(out), fix="pass --name, or train without --resume")
+        return cls(max(runs, key=lambda p: (p / "checkpoints").stat().st_mtime))
+
     def write_json(self, name: str, obj: Any) -> Path:
         write_json(self.path / name, obj)
         return self.path / name
@@ -92,7 +118,17 @@ class RunFolder:
         path = self.path / "metrics.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        lines = path.read_text().splitlines()
+        records = []
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if i < len(lines) - 1:  # only the last line may be torn (a kill mid-append)
+                    raise
+        return records
 
     def truncate_metrics(self, keep_epochs: int) -> None:
         """Keep only records of epochs ``< keep_epochs`` (a resumed run rewrites the rest)."""

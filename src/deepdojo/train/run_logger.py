@@ -27,12 +27,13 @@ class RunLogger(Callback):
 
     def __init__(self, tensorboard: bool = True):
         self.tensorboard, self.writer = tensorboard, None
+        self.t0 = None  # set by before_fit; None: the fit stopped before it (e.g. no disk space), no summary
 
     def before_fit(self) -> None:
         learn, run = self.learn, self.learn.run
         self.t0 = time.perf_counter()
-        if learn.resume:
-            run.truncate_metrics(learn.epoch)  # epochs after the checkpoint are redone
+        if learn.resume and (run.path / "config.json").exists():
+            run.truncate_metrics(learn.epoch)  # epochs after the checkpoint are redone; a mid-epoch one is written once
         else:
             run.write_json("config.json", getattr(learn, "config", None) or describe(learn))
             run.write_json("manifest.json", manifest(learn.seed, learn.data.info, str(learn.device)))
@@ -52,6 +53,8 @@ class RunLogger(Callback):
                     self.writer.add_scalar(key, value, self.learn.record["epoch"])
 
     def after_fit(self) -> None:
+        if self.t0 is None:
+            return
         learn, history = self.learn, self.learn.run.read_metrics()
         monitor = Monitor("valid_loss")
         for r in history:
@@ -72,6 +75,7 @@ class RunLogger(Callback):
             },
         }
         learn.run.write_json("summary.json", summary)
+        self.t0 = None
         if self.writer is not None:
             self.writer.flush()
 

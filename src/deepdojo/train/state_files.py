@@ -1,0 +1,176 @@
+"""Training-state checkpoints on disk: write atomically, verify, pick the newest good one, rotate, sweep.
+
+A checkpoint is two files in ``<run>/checkpoints/``:
+
+- ``state-<seq>.safetensors``: every tensor (weights, optimizer state, RNG states, loss accumulators);
+- ``state-<seq>.json``: the rest as JSON, with the SHA-256 and byte count of the tensors file and a
+  SHA-256 of the JSON itself (``meta_sha256``), so a flipped byte in either file is caught.
+
+The tensors file is written first (temp file in the same folder, fsync, ``os.replace``, fsync of
+the folder), then the sidecar the same way: a checkpoint without a sidecar was never finished and
+is swept at start-up, with any orphaned temp file. Never pickle: only safetensors and JSON are read.
+
+Example:
+    >>> import tempfile, torch
+    >>> from pathlib import Path
+    >>> d = Path(tempfile.mkdtemp())
+    >>> p = write_state(d, {"w": torch.ones(2)}, {"step": 3})
+    >>> p.name, read_state(p)[1]["step"], read_state(p)[0]["w"].tolist()
+    ('state-000001.safetensors', 3, [1.0, 1.0])
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deepdojo.errors import CheckpointError
+from deepdojo.train.checkpoint import check_safetensors_header, tensors_to_bytes
+from deepdojo.train.run_folder import atomic_write_bytes
+
+FORMAT = "deepdojo-train-state-1"
+_NAME = re.compile(r"^state-(\d{6,})\.(safetensors|json)$")
+log = logging.getLogger("deepdojo")
+
+
+def state_paths(folder: Path, seq: int) -> tuple[Path, Path]:
+    """``(tensors, sidecar)`` paths of checkpoint number ``seq``."""
+    return folder / f"state-{seq:06d}.safetensors", folder / f"state-{seq:06d}.json"
+
+
+def _seq(path: Path) -> int | None:
+    m = _NAME.match(path.name)
+    return int(m.group(1)) if m else None
+
+
+def list_states(folder: Path) -> list[Path]:
+    """Tensors paths of finished checkpoints (sidecar present), oldest first."""
+    if not folder.is_dir():
+        return []
+    found = {_seq(p) for p in folder.glob("state-*.json") if _seq(p) is not None}
+    return [state_paths(folder, s)[0] for s in sorted(found)]
+
+
+def next_seq(folder: Path) -> int:
+    seqs = [_seq(p) for p in folder.glob("state-*")] if folder.is_dir() else []
+    return max([s for s in seqs if s is not None], default=0) + 1
+
+
+def _meta_digest(meta: dict[str, Any]) -> str:
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def write_state(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any], keep: int = 2) -> Path:
+    """Write one checkpoint (tensors, then sidecar), then delete all but the newest ``keep``.
+
+    A full disk raises :class:`CheckpointError` saying "no space left on device" with the bytes
+    needed and free; nothing half-written remains and older checkpoints are untouched.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = tensors_to_bytes(tensors)
+    seq = next_seq(folder)
+    path, side = state_paths(folder, seq)
+    meta = {"format": FORMAT, **meta, "seq": seq, "sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload)}
+    meta["meta_sha256"] = _meta_digest(meta)
+    # indent for people; no trailing newline, so any truncation breaks the JSON
+    side_bytes = json.dumps(meta, indent=1, allow_nan=False).encode()
+    try:
+        atomic_write_bytes(path, payload)
+        atomic_write_bytes(side, side_bytes)
+    except OSError as exc:
+        path.unlink(missing_ok=True)  # a tensors file without its sidecar is no checkpoint
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            free = shutil.disk_usage(folder).free
+            raise CheckpointError(
+                f"no space left on device: the checkpoint needs {len(payload) + len(side_bytes)} bytes, "
+                f"{free} bytes are free", where=str(path),
+                fix="free disk space, then rerun with --resume (the previous checkpoint is intact)") from None
+        raise
+    prune(folder, keep)
+    return path
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Delete finished checkpoints older than the newest ``keep`` (sidecar first: a kill leaves an orphan)."""
+    for path in list_states(folder)[: -max(keep, 1)]:
+        path.with_suffix(".json").unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+
+
+def read_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Verify and read one checkpoint: sidecar JSON and its own hash, then size, header and hash of the tensors.
+
+    Raises :class:`CheckpointError` naming the file that does not verify.
+    """
+    from safetensors.torch import load as st_load
+
+    side = path.with_suffix(".json")
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"checkpoint sidecar is unreadable ({type(exc).__name__})", where=str(side)) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint sidecar is not in format {FORMAT}", where=str(side))
+    if meta.get("meta_sha256") != _meta_digest(meta):
+        raise CheckpointError("checkpoint sidecar hash does not match (corrupt or modified)", where=str(side))
+    if not path.is_file():
+        raise CheckpointError("checkpoint tensors file is missing", where=str(path))
+    raw = path.read_bytes()
+    if len(raw) != meta["bytes"]:
+        raise CheckpointError(f"checkpoint has {len(raw)} bytes, its sidecar says {meta['bytes']} (truncated?)",
+                              where=str(path))
+    check_safetensors_header(raw, path)
+    if hashlib.sha256(raw).hexdigest() != meta["sha256"]:
+        raise CheckpointError("checkpoint hash does not match its sidecar (corrupt or modified)", where=str(path))
+    try:
+        return st_load(raw), meta
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"checkpoint cannot be read ({exc})", where=str(path)) from None
+
+
+def newest_good_state(folder: Path) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any], list[str]] | None:
+    """The newest checkpoint that verifies, and one message per newer one rejected (each names its file)."""
+    rejected: list[str] = []
+    for path in reversed(list_states(folder)):
+        try:
+            tensors, meta = read_state(path)
+        except CheckpointError as exc:
+            rejected.append(str(exc))
+            log.warning("deepdojo: skipping checkpoint: %s", exc)
+            continue
+        return path, tensors, meta, rejected
+    return None
+
+
+def sweep(folder: Path) -> list[Path]:
+    """Remove orphaned temp files and unfinished checkpoints (tensors without a sidecar); returns them.
+
+    Call only when no writer is running (start-up).
+    """
+    if not folder.is_dir():
+        return []
+    removed = [p for p in folder.glob(".*.tmp") if p.is_file()]
+    removed += [p for p in folder.glob("state-*.safetensors") if not p.with_suffix(".json").exists()]
+    for p in removed:
+        p.unlink(missing_ok=True)
+    return removed
+
+
+def check_free_space(folder: Path, expected_bytes: int) -> None:
+    """Refuse to start when the disk has less than twice one checkpoint's size free."""
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < 2 * expected_bytes:
+        raise CheckpointError(
+            f"no space left on device for checkpoints: need {2 * expected_bytes} bytes free "
+            f"(twice one checkpoint of about {expected_bytes} bytes), {free} bytes are free",
+            where=str(folder), fix="free disk space or choose another --out")
