@@ -27,6 +27,10 @@ bench: install-test
 	$(PIP) -e ".[bench]"
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/digits.py
+	$(BIN)/python benchmarks/checkpoint_overhead.py
+	$(BIN)/python benchmarks/loader.py
+	$(BIN)/python benchmarks/scratch_speed.py
+	$(BIN)/python benchmarks/transfer_digits.py
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

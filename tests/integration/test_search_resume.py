@@ -12,6 +12,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy.exc
 from optuna.trial import TrialState
 
 from deepdojo.cli.main import main as cli_main
@@ -47,10 +48,14 @@ def _trials(out: Path) -> list[optuna.trial.FrozenTrial]:
     db = out / "kill" / "study.db"
     if not db.exists():
         return []
-    try:
-        return optuna.load_study(study_name="kill", storage=f"sqlite:///{db}").trials
-    except KeyError:  # killed before the study was created
-        return []
+    for _ in range(50):
+        try:
+            return optuna.load_study(study_name="kill", storage=f"sqlite:///{db}").trials
+        except KeyError:  # killed before the study was created
+            return []
+        except sqlalchemy.exc.OperationalError:  # read while a driver creates the schema or holds the lock
+            time.sleep(0.05)
+    raise AssertionError(f"{db} stayed unreadable")
 
 
 def test_killed_driver_resumes_toward_the_target_without_duplicates(tmp_path, drivers):
