@@ -5,6 +5,8 @@ Each framework trains for STEPS steps; we take the median step time (time
 between consecutive batch ends) and repeat the trio ROUNDS times, interleaved,
 so machine noise hits all three alike. Prints ratios against the plain loop.
 
+"deepdojo" has every default callback on (NaN/Inf guard over loss and gradients, run
+folder, checkpoints); "deepdojo_loss_guard" is the same with the guard reading the loss only.
 Also checks that deepdojo's first steps give bit-identical weights to the plain loop.
 
     python benchmarks/overhead.py [--steps 1000] [--rounds 3]
@@ -25,6 +27,7 @@ from deepdojo import Learner
 from deepdojo.data import Data
 from deepdojo.data.loaders import epoch_permutation
 from deepdojo.train.callbacks import Callback
+from deepdojo.train.guards import NanGuard
 
 BS, SEED, LR = 64, 0, 1e-3
 
@@ -80,13 +83,14 @@ class Stamp(Callback):
             raise CancelFit()
 
 
-def run_deepdojo(make, x, y, steps):
+def run_deepdojo(make, x, y, steps, check_grads=True):
     torch.manual_seed(SEED)
     model = make()
     data = Data.from_tensors(x, y, valid=(x[:BS], y[:BS]), normalize=False, batch_size=BS, seed=SEED)
     stamp = Stamp(steps)
     with tempfile.TemporaryDirectory() as tmp:  # default callbacks on, run folder included
         learn = Learner(model, data, opt="adamw", weight_decay=0.0, progress=False, callbacks=[stamp], run_dir=tmp)
+        learn.callback(NanGuard).check_grads = check_grads  # False: the guard reads the loss only
         learn.fit(1, LR)
     return median_step(stamp.stamps), model
 
@@ -149,6 +153,7 @@ def main():
             t_dd, m_dd = run_deepdojo(make, x, y, args.steps)
             results.setdefault("plain", []).append(t_plain)
             results.setdefault("deepdojo", []).append(t_dd)
+            results.setdefault("deepdojo_loss_guard", []).append(run_deepdojo(make, x, y, args.steps, check_grads=False)[0])
             if have_lightning:
                 results.setdefault("lightning_lean", []).append(run_lightning(make, x, y, args.steps, lean=True))
                 results.setdefault("lightning_defaults", []).append(run_lightning(make, x, y, args.steps, lean=False))

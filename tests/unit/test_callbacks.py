@@ -169,3 +169,21 @@ def test_tensor_data_without_valid_split():
     learn = Learner(nn.Linear(2, 2), Data.from_tensors(x, y, valid_pct=0), progress=False)
     learn.fit(1, 1e-2)
     assert "valid_loss" not in learn.history[0] and learn.history[0]["train_loss"] > 0
+
+
+def test_nan_guard_names_the_bad_gradient_and_reports_norm_overflow():
+    def spoil(value):
+        class Spoil(Callback):
+            order = -20  # after backward, before the guard
+
+            def after_backward(self):
+                if self.learn.step == 1:
+                    self.learn.model[2].bias.grad.fill_(value)
+
+        return Spoil()
+
+    with pytest.raises(TrainingError, match=r"gradient of 2\.bias became non-finite at epoch 0, batch 1"):
+        learner([spoil(float("inf"))]).fit(1, 1e-2)
+    # finite entries whose norm overflows float32: divergence, stopped and said so
+    with pytest.raises(TrainingError, match="gradient norm overflowed"):
+        learner([spoil(1e30)]).fit(1, 1e-2)
