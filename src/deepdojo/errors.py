@@ -43,6 +43,10 @@ class TrainingError(DeepdojoError):
     exit_code = 1
 
 
+class NonFiniteError(TrainingError):
+    """The loss or a gradient became NaN/Inf (raised by ``NanGuard``)."""
+
+
 class TrainingInterrupted(DeepdojoError):
     """SIGTERM/SIGINT stopped training after a checkpoint was written; rerun with ``--resume``.
 

@@ -30,7 +30,7 @@ import optuna
 import torch
 
 from deepdojo.config import TrainConfig
-from deepdojo.errors import ConfigError, DataError, DeepdojoError
+from deepdojo.errors import ConfigError, DataError, DeepdojoError, NonFiniteError
 from deepdojo.search.space import Dist, apply_params, suggest
 from deepdojo.train.callbacks import Callback
 
@@ -203,8 +203,8 @@ def failure_reason(exc: BaseException) -> str:
     """One line: what kind of failure and its message (NaN losses come as TrainingError)."""
     if is_oom(exc) or isinstance(exc, MemoryError):
         kind = "out of memory"
-    elif "loss became" in str(exc):
-        kind = "NaN/inf loss"
+    elif isinstance(exc, NonFiniteError):
+        kind = "NaN/inf loss or gradient"
     else:
         kind = type(exc).__name__
     first = str(exc).splitlines()[0] if str(exc) else ""

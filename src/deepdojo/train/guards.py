@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from deepdojo.errors import TrainingError
+from deepdojo.errors import NonFiniteError
 from deepdojo.train.callbacks import Callback
 
 
@@ -89,7 +89,7 @@ class NanGuard(Callback):
             self.rollbacks += 1
             raise RollbackRequest(what, self.lr_factor)
         tried = f" after {self.rollbacks} rollback(s)" if self.rollbacks else ""
-        raise TrainingError(
+        raise NonFiniteError(
             what + tried, where="training",
             fix="lower the learning rate (try lr_find), add gradient clipping, check the inputs for NaN, "
                 "or use NanGuard(on_nonfinite='rollback'); the last good checkpoint is kept",
