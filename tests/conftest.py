@@ -1,6 +1,8 @@
 """Test-wide settings: a private decode cache, no GUI backend, few threads."""
 
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -20,3 +22,25 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(1)
+
+
+def apt_install(package: str) -> str | None:
+    """``apt-get install PACKAGE`` for tests that need a real system component (a browser, a
+    database server). Returns None when it worked, else why not (the test then skips with it)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return f"{package} is not installed and this user cannot apt-get install it"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
+        try:
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{' '.join(cmd)} failed: {exc}"
+        if done.returncode != 0:
+            return f"{' '.join(cmd)} failed: {done.stderr.strip()[-300:]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def system_package():
+    """The :func:`apt_install` helper as a fixture (test modules cannot import conftest)."""
+    return apt_install

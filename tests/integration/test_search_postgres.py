@@ -38,21 +38,14 @@ def _pg_bin() -> Path | None:
     return Path(versions[-1]).parent if versions else None
 
 
-def _install_postgres() -> str | None:
-    """apt-get install postgresql when possible; returns why not, or None."""
+def _install_postgres(system_package) -> str | None:
+    """apt-get install postgresql when it is missing; returns why not, or None."""
     if _pg_bin() is not None:
         return None
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "PostgreSQL is not installed and this user cannot apt-get install it"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
-        try:
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(cmd)} failed: {exc}"
-        if done.returncode != 0:
-            return f"{' '.join(cmd)} failed: {done.stderr.strip()[-300:]}"
-    return None if _pg_bin() is not None else "apt-get installed postgresql but initdb was not found"
+    why = system_package("postgresql")
+    if why is None and _pg_bin() is None:
+        return "apt-get installed postgresql but initdb was not found"
+    return why
 
 
 def _free_port() -> int:
@@ -62,9 +55,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def postgres_url():
+def postgres_url(system_package):
     pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install 'deepdojo[search]')")
-    why = _install_postgres()
+    why = _install_postgres(system_package)
     if why:
         pytest.skip(why)
     bin_dir, port = _pg_bin(), _free_port()

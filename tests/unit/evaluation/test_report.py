@@ -79,25 +79,31 @@ window.addEventListener('load', () => {
 </script>"""
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+@pytest.fixture(scope="module")
+def chromium(system_package):
+    """Path of a headless-capable Chromium, installed with apt-get when missing (as root)."""
+    names = ("chromium", "chromium-browser", "google-chrome")
+    if not any(shutil.which(n) for n in names):
+        why = system_package("chromium")
+        if why:
+            pytest.skip(f"Chromium is not available: {why}")
+    path = next((shutil.which(n) for n in names if shutil.which(n)), None)
+    if path is None:
+        pytest.skip("apt-get installed chromium but no chromium binary is on PATH")
+    return path
 
 
-def run_chromium(*args, timeout=90):
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+def run_chromium(browser, *args, timeout=90):
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            "--enable-logging=stderr", "--v=0", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def test_report_in_headless_chromium(run_dir, tmp_path):
+def test_report_in_headless_chromium(run_dir, tmp_path, chromium):
     page = (run_dir / "report.html").read_text()
     probe = tmp_path / "probe.html"  # a copy with a checker injected first thing in <head>
     probe.write_text(page.replace("<head>", "<head>" + CHECKER, 1))
-    dom = run_chromium("--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
+    dom = run_chromium(chromium, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
     check = re.search(r'data-check="([^"]*)"', dom.stdout)
     assert check, dom.stderr[-2000:]
     result = json.loads(check.group(1).replace("&quot;", '"'))
@@ -106,7 +112,7 @@ def test_report_in_headless_chromium(run_dir, tmp_path):
     assert console == [], console
 
     shot = tmp_path / "shot.png"
-    res = run_chromium(f"--screenshot={shot}", "--window-size=1000,1400", "--hide-scrollbars",
+    res = run_chromium(chromium, f"--screenshot={shot}", "--window-size=1000,1400", "--hide-scrollbars",
                        (run_dir / "report.html").as_uri())
     assert shot.is_file(), res.stderr[-2000:]
     from PIL import Image
