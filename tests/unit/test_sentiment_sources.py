@@ -44,7 +44,8 @@ def test_sentiment_tsv_trains_and_reports_accuracy_per_source(tmp_path):
         writer.writerow(["text", "label"])
         writer.writerows(rows)
     data = text_csv(tmp_path / "all.tsv", max_len=32, valid_pct=0.25, seed=0, batch_size=64, skip_bad=True)
-    kept = [i for i in range(len(rows)) if f"all.tsv:{i + 2}" not in {s["where"].split(" ")[0] for s in data.info.get("skipped", [])}]
+    skipped = {s["where"].split(" ")[0] for s in data.info.get("skipped", [])}  # "all.tsv:<line>" (duplicates)
+    kept = [i for i in range(len(rows)) if f"all.tsv:{i + 2}" not in skipped]  # line 1 is the header
     assert len(kept) == len(data.info["lengths"])  # rows skipped (duplicates) are accounted for
     torch.manual_seed(0)
     model = create_model_for("textcnn", data.input_shape, 2, vocab_size=len(data.info["vocab"]), embed_dim=32,
