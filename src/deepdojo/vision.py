@@ -30,7 +30,7 @@ __all__ = ["ImageFolder", "classifier", "load_data"]
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
               dedupe: bool = False) -> Data:
-    """``builtin:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
+    """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
     :class:`~deepdojo.data.checks.DataCheckError` (``.report`` lists them all)
@@ -45,6 +45,11 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.builtin import load_builtin
 
         return load_builtin(text.split(":", 1)[1], seed=seed, batch_size=batch_size, valid_pct=valid_pct, augment=augment)
+    if text.startswith("download:"):
+        from deepdojo.data.download import load_download
+
+        return load_download(text.split(":", 1)[1], size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size,
+                             augment=augment)
     if not text:
         raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
     if text.lower().endswith((".csv", ".tsv")):

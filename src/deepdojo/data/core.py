@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -65,10 +66,14 @@ class Data:
         return [dl for dl in (self.train, self.valid, self.test) if dl is not None]
 
     def to(self, device: str | torch.device) -> "Data":
-        """Move tensor-backed loaders to ``device`` (others are moved per batch)."""
+        """Move tensor-backed loaders to ``device`` (others are moved per batch).
+
+        Tensors the splits share (one dataset indexed per split) move once and stay shared.
+        """
+        moved: dict = {}
         for dl in self.loaders():
             if isinstance(dl, (TensorLoader, SealedSplit)):
-                dl.to(device)
+                dl.to(device, moved)
         return self
 
     @classmethod
@@ -110,42 +115,47 @@ class Data:
         task = task or ("classification" if not y.is_floating_point() else "regression")
         if task == "classification" and classes is None:
             classes = [str(c) for c in range(int(y.max()) + 1)]
-        parts = {"train": (x, y)}
+        # part -> (x, y, rows of x or None): splits of x index it instead of copying it
+        parts: dict[str, tuple] = {"train": (x, y, None)}
         if splits is not None:
-            splits = {k: np.asarray(v, dtype=np.int64) for k, v in splits.items() if len(v)}
+            splits = {k: np.asarray(v, dtype=np.int64) for k, v in splits.items()}
+            empty = [k for k, v in splits.items() if not len(v)]
+            if empty:
+                raise DataError(f"the {empty[0]} split is empty", where=name,
+                                fix=f"add examples to {empty[0]}, or leave it out of splits=")
             if "train" not in splits:
-                raise DataError("the training split is empty", where=name, fix="add training examples")
-            parts = {k: (x[torch.from_numpy(v)], y[torch.from_numpy(v)]) for k, v in splits.items()}
+                raise DataError("no train split given", where=name, fix="add a 'train' index array to splits=")
+            parts = {k: (x, y, torch.from_numpy(v)) for k, v in splits.items()}
         elif valid is None and valid_pct:
-            y_np = y.numpy()
             tr, va = (
-                stratified_split(y_np, valid_pct, seed) if task == "classification" else random_split(len(y), valid_pct, seed)
+                stratified_split(y.numpy(), valid_pct, seed) if task == "classification" else random_split(len(y), valid_pct, seed)
             )
-            parts = {"train": (x[tr], y[tr]), "valid": (x[va], y[va])}
+            parts = {"train": (x, y, torch.from_numpy(tr)), "valid": (x, y, torch.from_numpy(va))}
             splits = {"train": tr, "valid": va}
         else:
             splits = {"train": np.arange(len(x))}
             if valid is not None:
-                parts["valid"] = tuple(torch.as_tensor(t) for t in valid)
+                parts["valid"] = (*(torch.as_tensor(t) for t in valid), None)
         if test is not None:
-            parts["test"] = tuple(torch.as_tensor(t) for t in test)
+            parts["test"] = (*(torch.as_tensor(t) for t in test), None)
+        warnings_ = _missing_class_warnings(parts, classes, name) if task == "classification" else []
         is_image = x.dtype == torch.uint8 and x.dim() == 4
-        xtr = parts["train"][0]
+        train_rows = parts["train"][2]
         if is_image:
-            mean, std = image_stats(xtr)
+            mean, std = image_stats(x, index=train_rows)
             train_tf = ImageBatchTransform(mean, std, make_augment(augment))
             eval_tf = ImageBatchTransform(mean, std)
         elif normalize and x.is_floating_point() and x.dim() == 2:
-            train_tf = eval_tf = FeatureTransform(*feature_stats(xtr))
+            train_tf = eval_tf = FeatureTransform(*feature_stats(x if train_rows is None else x[train_rows]))
         else:
             train_tf = eval_tf = None
         loaders = {
             part: TensorLoader(
-                px, py, batch_size, shuffle=part == "train", seed=seed,
+                px, py, batch_size, shuffle=part == "train", seed=seed, index=rows,
                 transform=train_tf if part == "train" else eval_tf,
                 augment=part == "train" and is_image and augment not in (None, "none"),
             )
-            for part, (px, py) in parts.items()
+            for part, (px, py, rows) in parts.items()
         }
         info = {
             "name": name,
@@ -153,14 +163,36 @@ class Data:
             "split_hash": split_hash(splits),
             "splits": splits,
             "transform": eval_tf.to_json() if eval_tf is not None else None,
-            "sizes": {part: len(px) for part, (px, _) in parts.items()},
+            "sizes": {part: len(px) if rows is None else len(rows) for part, (px, _, rows) in parts.items()},
         }
+        if warnings_:
+            info["warnings"] = warnings_
         if ids is not None:
             info["ids"] = ids
         return cls(
             train=loaders["train"], valid=loaders.get("valid"), test=loaders.get("test"),
             task=task, classes=classes, input_shape=tuple(x.shape[1:]), info=info,
         )
+
+
+def _missing_class_warnings(parts: dict[str, tuple], classes: list[str] | None, name: str) -> list[str]:
+    """One warning (also ``warnings.warn``) per class with training items but none in ``valid``."""
+    if "valid" not in parts or classes is None:
+        return []
+
+    def counts(part: str) -> np.ndarray:
+        _, py, rows = parts[part]
+        labels = py if rows is None else py[rows]
+        return np.bincount(labels.cpu().numpy().astype(np.int64), minlength=len(classes))
+
+    train, valid = counts("train"), counts("valid")
+    out = []
+    for c in np.flatnonzero((train > 0) & (valid == 0)):
+        msg = (f"{name}: class {classes[c]!r} has {train[c]} training item(s) but none in valid, so validation "
+               "cannot measure it (fix: put examples of it in valid; a stratified split needs 2 or more of a class)")
+        warnings.warn(msg, stacklevel=3)
+        out.append(msg)
+    return out
 
 
 def tensor_fingerprint(*tensors: torch.Tensor) -> str:

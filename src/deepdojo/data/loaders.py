@@ -51,6 +51,9 @@ class TensorLoader:
 
     Args:
         x, y: tensors with the same first dimension (moved to ``device`` once).
+        index: int64 rows of ``x``/``y`` that make up this split (None: all
+            rows). Splits of one dataset then share its storage: a batch is
+            ``x[index[perm[b * bs : (b + 1) * bs]]]``, never a copy per split.
         batch_size: samples per batch.
         shuffle: a new order each epoch (see :func:`epoch_permutation`).
         drop_last: skip a final short batch (keeps BatchNorm happy on tiny tails).
@@ -72,12 +75,14 @@ class TensorLoader:
         transform: BatchTransform | None = None,
         augment: bool = False,
         device: str | torch.device | None = None,
+        index: torch.Tensor | None = None,
     ):
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        self.x, self.y = x, y
+        self.source_x, self.source_y = x, y
+        self.index = None if index is None else torch.as_tensor(index, dtype=torch.int64, device=x.device)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.seed, self.transform, self.augment = seed, transform, augment
         self.epoch = 0
@@ -86,12 +91,31 @@ class TensorLoader:
             self.to(device)
 
     @property
-    def device(self) -> torch.device:
-        return self.x.device
+    def x(self) -> torch.Tensor:
+        """This split's inputs (a copy when the split is an ``index`` into shared tensors)."""
+        return self.source_x if self.index is None else self.source_x[self.index]
 
-    def to(self, device: str | torch.device) -> "TensorLoader":
-        """Move the dataset tensors to ``device`` (once; batches are then made there)."""
-        self.x, self.y = self.x.to(device), self.y.to(device)
+    @property
+    def y(self) -> torch.Tensor:
+        return self.source_y if self.index is None else self.source_y[self.index]
+
+    @property
+    def device(self) -> torch.device:
+        return self.source_x.device
+
+    def to(self, device: str | torch.device, moved: dict | None = None) -> "TensorLoader":
+        """Move the dataset tensors to ``device`` (once; batches are then made there).
+
+        ``moved`` (``id(tensor) -> moved tensor``), shared by the loaders of
+        one dataset, keeps their shared tensors shared on the new device.
+        """
+        moved = {} if moved is None else moved
+        for name in ("source_x", "source_y", "index"):
+            t = getattr(self, name)
+            if t is not None:
+                if id(t) not in moved:
+                    moved[id(t)] = (t, t.to(device))  # keep t alive: its id stays unique meanwhile
+                setattr(self, name, moved[id(t)][1])
         self._gen = None
         return self
 
@@ -100,7 +124,7 @@ class TensorLoader:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        n = len(self.x)
+        n = len(self.source_x) if self.index is None else len(self.index)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -108,14 +132,17 @@ class TensorLoader:
 
     def iter_from(self, start_batch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Batches ``start_batch, start_batch+1, ...`` of the current epoch (for resume)."""
-        n, bs = len(self.x), self.batch_size
+        rows, bs = self.index, self.batch_size
+        n = len(self.source_x) if rows is None else len(rows)
         perm = epoch_permutation(n, self.seed, self.epoch).to(self.device) if self.shuffle else None
-        x, y, transform = self.x, self.y, self.transform
+        x, y, transform = self.source_x, self.source_y, self.transform
         for b in range(start_batch, len(self)):
-            if perm is None:
+            if perm is None and rows is None:
                 xb, yb = x[b * bs : (b + 1) * bs], y[b * bs : (b + 1) * bs]
             else:
-                idx = perm[b * bs : (b + 1) * bs]
+                idx = perm[b * bs : (b + 1) * bs] if perm is not None else slice(b * bs, (b + 1) * bs)
+                if rows is not None:
+                    idx = rows[idx]  # positions in the split -> rows of the shared tensors
                 xb, yb = x[idx], y[idx]
             if transform is not None:
                 xb, yb = transform(xb, yb, self._batch_generator(b) if self.augment else None)

@@ -57,18 +57,19 @@ class FeatureTransform:
         return {"kind": "features", "mean": self.mean.tolist(), "std": self.std.tolist()}
 
 
-def image_stats(x_uint8: torch.Tensor, chunk: int = 1024) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std in [0, 1] units of uint8 images ``(N, C, H, W)``.
+def image_stats(x_uint8: torch.Tensor, chunk: int = 1024, index: torch.Tensor | None = None) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std in [0, 1] units of uint8 images ``(N, C, H, W)`` (the rows ``index`` if given).
 
     Sums run over chunks in float64, so memory stays at one chunk of floats
     rather than a float copy of the whole training set.
     """
-    n, c = x_uint8.shape[:2]
+    n, c = (len(x_uint8) if index is None else len(index)), x_uint8.shape[1]
     count = n * x_uint8[0, 0].numel()
     total = torch.zeros(c, dtype=torch.float64)
     total_sq = torch.zeros(c, dtype=torch.float64)
     for i in range(0, n, chunk):
-        xc = x_uint8[i : i + chunk].to(torch.float64)  # (B, C, H, W)
+        rows = slice(i, i + chunk) if index is None else index[i : i + chunk]
+        xc = x_uint8[rows].to(torch.float64)  # (B, C, H, W)
         total += xc.sum(dim=(0, 2, 3)).cpu()
         total_sq += xc.square().sum(dim=(0, 2, 3)).cpu()
     mean = total / count

@@ -7,6 +7,7 @@ split stays sealed):
 - ``diagnosis.json``  bias / variance / mismatch from train, train-dev and valid error
 - ``data_summary.json``  classes, sizes, class counts, fingerprints
 - ``evaluation.json``  validation metrics (macro-F1, ECE), per-example latency, parameters
+- ``label_suspects.csv``  examples the model confidently contradicts (classification)
 
 ``diagnose_run(run)`` recomputes the diagnosis from the run's checkpoint
 (``deepdojo diagnose RUN``), adding human-level and logged test error.
@@ -33,6 +34,7 @@ from deepdojo.evaluate.baselines import compare, compute_baselines, split_arrays
 from deepdojo.evaluate.diagnosis import Diagnosis, diagnose
 from deepdojo.evaluate.interpret import Interpretation
 from deepdojo.evaluate.run_eval import eval_loader, evaluation_metrics, learner_for_run, load_run_data, measure_latency
+from deepdojo.evaluate.suspects import label_suspects, write_suspects
 from deepdojo.evaluate.vault import TestVault
 from deepdojo.metrics import make_metric
 from deepdojo.train.run_folder import write_json
@@ -106,6 +108,8 @@ def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
         write_json(run_dir / f"{name}.json", obj)
     if data.task == "classification" and data.valid is not None:
         write_interpretation(Interpretation.from_learner(learn, "valid"), run_dir)
+    if data.task == "classification" and data.on_device:  # label_suspects.csv: see evaluate/suspects.py
+        write_suspects(label_suspects(learn), run_dir)
     return out
 
 

@@ -77,7 +77,8 @@ def eval_loader(data: Data, split: str):
         raise DataError(f"the data has no {split} split", where=str(data.info.get("name", "data")))
     if split == "train" and isinstance(loader, TensorLoader):
         tf = data.valid.transform if isinstance(data.valid, TensorLoader) else loader.transform
-        return TensorLoader(loader.x, loader.y, loader.batch_size, shuffle=False, transform=tf)
+        return TensorLoader(loader.source_x, loader.source_y, loader.batch_size, shuffle=False, transform=tf,
+                            index=loader.index)  # the same rows, no copy
     return loader
 
 

@@ -77,9 +77,11 @@ class SealedSplit:
 
         return isinstance(self._loader, TensorLoader)
 
-    def to(self, device) -> "SealedSplit":
-        """Move the wrapped loader's tensors (if it holds any); reads nothing."""
-        if hasattr(self._loader, "to"):
+    def to(self, device, moved: dict | None = None) -> "SealedSplit":
+        """Move the wrapped loader's tensors (if it holds any); reads nothing. ``moved``: see ``TensorLoader.to``."""
+        if self.wraps_tensor_loader:
+            self._loader.to(device, moved)
+        elif hasattr(self._loader, "to"):
             self._loader.to(device)
         return self
 

@@ -68,6 +68,9 @@ def sections(run: RunFolder) -> list[tuple[str, str]]:
     from deepdojo.report.sections_eval import evaluation_sections
 
     out += evaluation_sections(run)
+    from deepdojo.report.sections_data import suspects_section
+
+    out += suspects_section(run)
     out.append(("Config", _json_block(run.path / "config.json")))
     out.append(("Manifest", _json_block(run.path / "manifest.json")))
     return out
