@@ -53,7 +53,7 @@ def _trials(out: Path) -> list[optuna.trial.FrozenTrial]:
             return optuna.load_study(study_name="kill", storage=f"sqlite:///{db}").trials
         except KeyError:  # killed before the study was created
             return []
-        except sqlalchemy.exc.OperationalError:  # read while a driver creates the schema or holds the lock
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError):  # read mid schema creation / lock
             time.sleep(0.05)
     raise AssertionError(f"{db} stayed unreadable")
 
