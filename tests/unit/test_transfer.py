@@ -142,19 +142,33 @@ def test_pretrained_from_a_run_folder_keeps_body_and_makes_a_new_head(tmp_path):
         load_pretrained(target, tmp_path)
 
 
-def test_cli_train_pretrained_end_to_end(tmp_path, capsys):
+def test_cli_train_pretrained_fine_tunes_head_first_then_everything(tmp_path, capsys, monkeypatch):
     from deepdojo.cli.main import main
+    from deepdojo.train.checkpoint import read_verified_tensors
+    from deepdojo.train.state_files import list_states, read_state
 
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"model_kwargs": {"widths": [8]}, "augment": "none"}))
-    common = ["builtin:digits", "--arch", "cnn", "--epochs", "1", "--lr", "2e-2", "--out", str(tmp_path),
-              "--config", str(cfg), "--json"]
-    assert main(["train", *common, "--name", "a"]) == 0
+    common = ["builtin:digits", "--arch", "cnn", "--epochs", "1", "--out", str(tmp_path), "--config", str(cfg), "--json"]
+    assert main(["train", *common, "--lr", "2e-2", "--name", "a"]) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert main(["train", *common, "--name", "b", "--pretrained", str(tmp_path / "a")]) == 0
+    found = []  # the LR finder must see the frozen model: only the head (and BN) train
+    real_lr_find = Learner.lr_find
+    monkeypatch.setattr(Learner, "lr_find", lambda self, *a, **k: (
+        found.append([p.requires_grad for p in self.model.parameters() if p.dim() > 1]), real_lr_find(self, *a, **k))[1])
+    assert main(["train", *common, "--lr", "auto", "--name", "b", "--pretrained", str(tmp_path / "a")]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert found == [[False] * (len(found[0]) - 1) + [True]]
     assert json.loads((tmp_path / "b" / "config.json").read_text())["pretrained"] == str(tmp_path / "a")
-    assert out["final"]["accuracy"] > first["final"]["accuracy"] + 0.05  # one more epoch on top of run a
+    assert out["epochs"] == 2 and out["final"]["accuracy"] > first["final"]["accuracy"] + 0.05
+    # the training state after the head-only epoch: body weights exactly run a's, head trained; then the body moves
+    pre = read_verified_tensors(tmp_path / "a" / "checkpoints" / "best.safetensors")
+    states = {read_state(p)[1]["epoch"]: read_state(p)[0] for p in list_states(tmp_path / "b" / "checkpoints")}
+    body = next(k for k, v in pre.items() if v.dim() == 4)  # the first conv kernel
+    head = [k for k, v in pre.items() if v.dim() == 2][-1]
+    assert torch.equal(states[1][f"model/{body}"], pre[body])
+    assert not torch.equal(states[2][f"model/{body}"], pre[body])
+    assert not torch.equal(states[1][f"model/{head}"], states[2][f"model/{head}"])
     assert main(["train", *common, "--name", "c", "--pretrained", str(tmp_path / "nope")]) == 2
     assert "not found" in capsys.readouterr().err
 

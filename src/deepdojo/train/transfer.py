@@ -24,6 +24,8 @@ from typing import Any
 from torch import nn
 
 from deepdojo.errors import CheckpointError, ConfigError
+from deepdojo.train import schedules
+from deepdojo.train.callbacks import Callback
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -137,18 +139,46 @@ class TransferMixin:
         return self.freeze_to(0)
 
     def fine_tune(self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
-                  train_bn: bool = True) -> None:
-        """``freeze_epochs`` one-cycle epochs on the head, then ``epochs`` unfrozen with LRs ``base_lr/2/lr_mult .. base_lr/2``.
+                  train_bn: bool = True, resume: bool = False) -> None:
+        """``freeze_epochs`` head-only epochs, then ``epochs`` unfrozen with LRs ``base_lr/2/lr_mult .. base_lr/2``.
 
-        The fastai recipe: the new head first learns from fixed features, so its
-        random start does not wreck the pretrained body; then everything trains,
-        the early (general) layers slowest.
+        The fastai recipe: the new head first learns from fixed features (one
+        cycle peaking at ``base_lr``), so its random start does not wreck the
+        pretrained body; then everything trains on a second cycle, the early
+        (general) layers slowest. One ``fit`` holds both phases, so the run
+        folder numbers epochs ``0 .. freeze_epochs + epochs - 1`` and
+        ``resume=True`` re-freezes correctly. The per-group LR ratios are the
+        unfrozen phase's throughout (in the frozen phase only the head and,
+        with ``train_bn``, batch-norm layers have gradients).
         """
-        self.freeze(train_bn)
-        if freeze_epochs:
-            self.fit_one_cycle(freeze_epochs, slice(base_lr))
-        self.unfreeze()
-        self.fit_one_cycle(epochs, slice(base_lr / 2 / lr_mult, base_lr / 2))
+        spe = len(self.data.train)
+        n_head, n_all = freeze_epochs * spe, epochs * spe
+        head_lr, head_mom = schedules.one_cycle(base_lr, max(n_head, 1)), schedules.one_cycle_momentum(max(n_head, 1))
+        all_lr, all_mom = schedules.one_cycle(base_lr / 2, n_all), schedules.one_cycle_momentum(n_all)
+
+        def lr_at(step: int) -> float:  # the head's LR; other groups get their slice share
+            return head_lr(step) if step < n_head else all_lr(step - n_head)
+
+        lr_at.momentum = lambda step: head_mom(step) if step < n_head else all_mom(step - n_head)
+        phases = FreezeEpochs(freeze_epochs, train_bn)
+        self.add_callbacks([phases])
+        try:
+            self.fit(freeze_epochs + epochs, slice(base_lr / 2 / lr_mult, base_lr / 2), schedule=lr_at, resume=resume)
+        finally:
+            self.callbacks.remove(phases)
+            self.add_callbacks([])
+
+
+class FreezeEpochs(Callback):
+    """Train the head only (and BN unless ``train_bn=False``) for the first ``n`` epochs of a fit, then everything."""
+
+    order = -30  # before any callback that reads which parameters train
+
+    def __init__(self, n: int, train_bn: bool = True):
+        self.n, self.train_bn = n, train_bn
+
+    def before_epoch(self) -> None:
+        set_trainable(self.learn.model, -1 if self.learn.epoch < self.n else 0, self.train_bn)
 
 
 def find_checkpoint(source: str | Path) -> Path:
