@@ -184,6 +184,39 @@ def test_hub_weights_without_the_package_is_a_clear_error(monkeypatch):
         hub_model("keras:resnet", 10)
 
 
+def fake_timm(calls: list):
+    """A stand-in ``timm`` module: ``create_model`` builds a tiny conv net and records how it was asked."""
+    import types
+
+    def create_model(name, pretrained=False, num_classes=1000, in_chans=3):
+        calls.append((name, pretrained))
+        return nn.Sequential(nn.Conv2d(in_chans, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(4, num_classes))
+
+    return types.SimpleNamespace(create_model=create_model)
+
+
+def test_a_hub_started_run_records_its_source_and_predict_rebuilds_it(tmp_path, monkeypatch):
+    from deepdojo import vision
+    from deepdojo.predict import Predictor
+    from deepdojo.train.checkpoint import read_meta
+
+    calls = []
+    monkeypatch.setitem(sys.modules, "timm", fake_timm(calls))
+    learn = vision.classifier("builtin:digits", out=tmp_path, name="hub", progress=False, seed=0,
+                              pretrained="timm:tiny", augment="none")
+    learn.fit(1, 1e-2)
+    meta = read_meta(tmp_path / "hub" / "checkpoints" / "best.safetensors")
+    assert (meta["arch"], meta["model_kwargs"]) == ("timm:tiny", {}) and calls == [("tiny", True)]
+    p = Predictor.from_run(tmp_path / "hub")
+    assert calls[-1] == ("tiny", False)  # rebuilt bare: the run's own weights, no hub download
+    x = torch.rand(5, *learn.data.input_shape)
+    assert torch.equal(p.model(x), learn.model.cpu().eval()(x))
+    monkeypatch.setitem(sys.modules, "timm", None)
+    with pytest.raises(ConfigError, match="timm is not installed.*pip install timm"):
+        Predictor.from_run(tmp_path / "hub")
+
+
 def test_replace_head_swaps_the_last_linear():
     from deepdojo.train.transfer import replace_head
 

@@ -229,29 +229,35 @@ def load_pretrained(model: nn.Module, source: str | Path, arch: str | None = Non
     return {"source": str(path), "loaded": len(keep), "new": new, "arch": meta.get("arch")}
 
 
-def hub_model(spec: str, num_classes: int, in_channels: int = 3) -> nn.Module:
-    """``timm:NAME`` or ``torchvision:NAME`` with pretrained weights and a new ``num_classes`` head.
+HUB_PREFIXES = ("timm:", "torchvision:")
 
-    Both packages are optional and imported only here; a missing one is a clear error.
+
+def hub_model(spec: str, num_classes: int, in_channels: int = 3, pretrained: bool = True,
+              where: str = "pretrained") -> nn.Module:
+    """``timm:NAME`` or ``torchvision:NAME`` with a new ``num_classes`` head (hub weights when ``pretrained``).
+
+    Both packages are optional and imported only here; a missing one is a clear
+    error. ``pretrained=False`` builds the bare architecture (no download), for
+    loading a run's own checkpoint into it.
     """
     lib, _, name = spec.partition(":")
     try:
         if lib == "timm":
             import timm
 
-            return timm.create_model(name, pretrained=True, num_classes=num_classes, in_chans=in_channels)
+            return timm.create_model(name, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels)
         if lib == "torchvision":
             import torchvision
         else:
-            raise ConfigError(f"unknown pretrained source {spec!r}", where="pretrained",
+            raise ConfigError(f"unknown pretrained source {spec!r}", where=where,
                               fix="pass a run folder, timm:NAME or torchvision:NAME")
     except ImportError:
-        raise ConfigError(f"{lib} is not installed, so {spec!r} cannot be loaded", where="pretrained",
+        raise ConfigError(f"{lib} is not installed, so {spec!r} cannot be built", where=where,
                           fix=f"pip install {lib}, or pass a deepdojo run folder") from None
     if in_channels != 3:
         raise ConfigError(f"torchvision weights expect 3 input channels, the data has {in_channels}",
-                          where="pretrained", fix="use timm:NAME (it adapts the stem) or RGB images")
-    model = torchvision.models.get_model(name, weights="DEFAULT")
+                          where=where, fix="use timm:NAME (it adapts the stem) or RGB images")
+    model = torchvision.models.get_model(name, weights="DEFAULT" if pretrained else None)
     return replace_head(model, num_classes)
 
 
@@ -265,9 +271,32 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     return model
 
 
-def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    """``--pretrained``: a hub spec (``timm:``/``torchvision:``) replaces ``model``; a run folder loads into it."""
-    if source.startswith(("timm:", "torchvision:")):
-        return hub_model(source, num_classes, in_channels=input_shape[0])
+def build_model(arch: str, input_shape: tuple[int, ...], num_classes: int, **model_kwargs) -> nn.Module:
+    """A registered deepdojo ``arch``, or a hub architecture (``timm:NAME``) without hub weights.
+
+    What a checkpoint's ``arch`` names is rebuilt this way before its weights are loaded.
+    """
+    if arch.startswith(HUB_PREFIXES):
+        return hub_model(arch, num_classes, in_channels=input_shape[0], pretrained=False, where="arch")
+    from deepdojo.models import create_model_for
+
+    return create_model_for(arch, input_shape, num_classes, **model_kwargs)
+
+
+def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int, ...],
+               num_classes: int) -> tuple[nn.Module, str]:
+    """``--pretrained``: the model to train and the architecture its checkpoints must record.
+
+    A hub spec (``timm:``/``torchvision:``) replaces ``model`` and is itself the
+    architecture; a run folder loads into ``model``, or into a rebuilt hub model
+    when that run was itself started from one.
+    """
+    if source.startswith(HUB_PREFIXES):
+        return hub_model(source, num_classes, in_channels=input_shape[0]), source
+    from deepdojo.train.checkpoint import read_meta
+
+    source_arch = read_meta(find_checkpoint(source)).get("arch") or arch
+    if source_arch.startswith(HUB_PREFIXES):
+        model, arch = build_model(source_arch, input_shape, num_classes), source_arch
     load_pretrained(model, source, arch)
-    return model
+    return model, arch
