@@ -100,6 +100,8 @@ class Learner(TransferMixin, ActivationsMixin):
         self.data = data if isinstance(data, Data) else Data.from_loaders(*data)
         self.data.to(self.device)
         self.model = model.to(self.device)
+        if callable(getattr(self.model, "check_data", None)):  # e.g. tabular category codes vs cardinalities, once
+            self.model.check_data(self.data)
         self.loss_fn = loss_fn or (F.cross_entropy if self.data.task == "classification" else regression_loss)
         self.metrics = [make_metric(m) for m in (metrics if metrics is not None else default_metrics(self.data.task))]
         self.lr, self.bf16 = lr, bf16
