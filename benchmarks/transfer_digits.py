@@ -19,6 +19,13 @@ Protocol (fixed before looking at task-B results; every task-B number it prints 
 Each arm reports mean +- std over ``--seeds`` seeds (the seed picks the split and the inits).
 
 Run: ``PYTHONPATH=src python benchmarks/transfer_digits.py [--seeds 5] [--per-class 10]``
+
+Measured (CPU, 5 seeds, 10/class): pretraining does NOT help here. Best of grid: fine-tuned
+0.918 +- 0.037 (lr 3e-2, lr_mult 10) vs from scratch 0.939 +- 0.018 (lr 3e-3); fine-tuning wins on
+0 of 5 seeds. The body has to move a lot (lr_mult 10 beats 100 at every LR; the linear probe
+reaches only 0.75), i.e. features for 8x8 digits 0-4 transfer poorly to 5-9, and 50 augmented
+images suffice to learn these from scratch. Forgetting: training every layer on B at 3e-2 drops
+task A from 1.000 to 0.463; at 3e-4 to 0.997 (while B reaches only 0.833).
 """
 
 from __future__ import annotations
