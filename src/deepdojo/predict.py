@@ -20,8 +20,8 @@ import torch
 
 from deepdojo.data.transforms import transform_from_json
 from deepdojo.errors import CheckpointError, DataError
-from deepdojo.models import create_model_for
 from deepdojo.train.checkpoint import load_weights, read_meta, weights_path
+from deepdojo.train.transfer import build_model
 
 
 class Predictor:
@@ -47,7 +47,7 @@ class Predictor:
         meta = read_meta(path)
         if "arch" not in meta:
             raise CheckpointError("checkpoint does not record its architecture", where=str(path))
-        model = create_model_for(meta["arch"], tuple(meta["input_shape"]), meta["num_classes"], **meta.get("model_kwargs", {}))
+        model = build_model(meta["arch"], tuple(meta["input_shape"]), meta["num_classes"], **meta.get("model_kwargs", {}))
         load_weights(model, path)
         return cls(model, meta)
 

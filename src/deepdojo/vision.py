@@ -89,10 +89,13 @@ def classifier(
     if data.num_classes is None:
         raise DataError("the data has no classes", where=cfg.data, fix="use a classification dataset")
     model = create_model_for(arch_name, data.input_shape, data.num_classes, **cfg.model_kwargs)
+    spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": data.num_classes}
     if cfg.pretrained:
         from deepdojo.train.transfer import start_from
 
-        model = start_from(cfg.pretrained, model, arch_name, data.input_shape, data.num_classes)
+        model, built = start_from(cfg.pretrained, model, arch_name, data.input_shape, data.num_classes)
+        if built != arch_name:  # a hub model (timm:NAME): checkpoints name it, so predict rebuilds it
+            spec.update(arch=built, model_kwargs={})
     run_dir = None
     if out is not None:
         if cfg.resume and not (name or cfg.name):
@@ -110,5 +113,5 @@ def classifier(
     saver = learn.callback(TrainingCheckpoints)
     if saver is not None:
         saver.every_steps, saver.every_seconds = cfg.checkpoint_every, cfg.checkpoint_seconds
-    learn.model_spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": data.num_classes}
+    learn.model_spec = spec
     return learn

@@ -55,6 +55,30 @@ def test_tabular_codes_select_embedding_rows():
         create_model_for("tabular", (1,), 2, cardinalities=(3, 5))
 
 
+def test_an_out_of_range_category_code_names_its_column_before_training():
+    from deepdojo import Learner
+    from deepdojo.data.core import Data
+    from deepdojo.errors import DataError
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.randint(0, 3, (40, 1), generator=g), torch.randint(0, 5, (40, 1), generator=g),
+                   torch.randn(40, 2, generator=g)], 1).float()
+    y = torch.arange(40) % 2
+    bad_valid = x[:8].clone()
+    bad_valid[3, 1] = 5  # column 1 has 5 levels: codes 0..4
+    data = Data.from_tensors(x, y, valid=(bad_valid, y[:8]), normalize=False, name="toy")
+    model = create_model_for("tabular", (4,), 2, cardinalities=(3, 5))
+    with pytest.raises(DataError, match=r"toy valid split: categorical column 1 has code 5, outside 0\.\.4") as err:
+        Learner(model, data, progress=False, default_callbacks=False, device="cpu")
+    assert "\n" not in str(err.value)
+    Learner(model, Data.from_tensors(x, y, valid=(x[:8], y[:8]), normalize=False), progress=False,
+            default_callbacks=False, device="cpu")  # in range: accepted
+    negative = x[:2].clone()
+    negative[0, 0] = -1
+    with pytest.raises(DataError, match="column 0 has code -1"):
+        model.eval()(negative)  # a forward pass on CPU checks too, instead of PyTorch's bare IndexError
+
+
 @pytest.mark.parametrize("scheme, want", [("kaiming", lambda fi, fo: math.sqrt(2 / fi)),
                                           ("xavier", lambda fi, fo: math.sqrt(2 / (fi + fo)))])
 def test_init_schemes_have_the_textbook_spread(scheme, want):

@@ -142,19 +142,33 @@ def test_pretrained_from_a_run_folder_keeps_body_and_makes_a_new_head(tmp_path):
         load_pretrained(target, tmp_path)
 
 
-def test_cli_train_pretrained_end_to_end(tmp_path, capsys):
+def test_cli_train_pretrained_fine_tunes_head_first_then_everything(tmp_path, capsys, monkeypatch):
     from deepdojo.cli.main import main
+    from deepdojo.train.checkpoint import read_verified_tensors
+    from deepdojo.train.state_files import list_states, read_state
 
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"model_kwargs": {"widths": [8]}, "augment": "none"}))
-    common = ["builtin:digits", "--arch", "cnn", "--epochs", "1", "--lr", "2e-2", "--out", str(tmp_path),
-              "--config", str(cfg), "--json"]
-    assert main(["train", *common, "--name", "a"]) == 0
+    common = ["builtin:digits", "--arch", "cnn", "--epochs", "1", "--out", str(tmp_path), "--config", str(cfg), "--json"]
+    assert main(["train", *common, "--lr", "2e-2", "--name", "a"]) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert main(["train", *common, "--name", "b", "--pretrained", str(tmp_path / "a")]) == 0
+    found = []  # the LR finder must see the frozen model: only the head (and BN) train
+    real_lr_find = Learner.lr_find
+    monkeypatch.setattr(Learner, "lr_find", lambda self, *a, **k: (
+        found.append([p.requires_grad for p in self.model.parameters() if p.dim() > 1]), real_lr_find(self, *a, **k))[1])
+    assert main(["train", *common, "--lr", "auto", "--name", "b", "--pretrained", str(tmp_path / "a")]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert found == [[False] * (len(found[0]) - 1) + [True]]
     assert json.loads((tmp_path / "b" / "config.json").read_text())["pretrained"] == str(tmp_path / "a")
-    assert out["final"]["accuracy"] > first["final"]["accuracy"] + 0.05  # one more epoch on top of run a
+    assert out["epochs"] == 2 and out["final"]["accuracy"] > first["final"]["accuracy"] + 0.05
+    # the training state after the head-only epoch: body weights exactly run a's, head trained; then the body moves
+    pre = read_verified_tensors(tmp_path / "a" / "checkpoints" / "best.safetensors")
+    states = {read_state(p)[1]["epoch"]: read_state(p)[0] for p in list_states(tmp_path / "b" / "checkpoints")}
+    body = next(k for k, v in pre.items() if v.dim() == 4)  # the first conv kernel
+    head = [k for k, v in pre.items() if v.dim() == 2][-1]
+    assert torch.equal(states[1][f"model/{body}"], pre[body])
+    assert not torch.equal(states[2][f"model/{body}"], pre[body])
+    assert not torch.equal(states[1][f"model/{head}"], states[2][f"model/{head}"])
     assert main(["train", *common, "--name", "c", "--pretrained", str(tmp_path / "nope")]) == 2
     assert "not found" in capsys.readouterr().err
 
@@ -168,6 +182,39 @@ def test_hub_weights_without_the_package_is_a_clear_error(monkeypatch):
         hub_model("torchvision:resnet18", 10)
     with pytest.raises(ConfigError, match="unknown pretrained source"):
         hub_model("keras:resnet", 10)
+
+
+def fake_timm(calls: list):
+    """A stand-in ``timm`` module: ``create_model`` builds a tiny conv net and records how it was asked."""
+    import types
+
+    def create_model(name, pretrained=False, num_classes=1000, in_chans=3):
+        calls.append((name, pretrained))
+        return nn.Sequential(nn.Conv2d(in_chans, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(4, num_classes))
+
+    return types.SimpleNamespace(create_model=create_model)
+
+
+def test_a_hub_started_run_records_its_source_and_predict_rebuilds_it(tmp_path, monkeypatch):
+    from deepdojo import vision
+    from deepdojo.predict import Predictor
+    from deepdojo.train.checkpoint import read_meta
+
+    calls = []
+    monkeypatch.setitem(sys.modules, "timm", fake_timm(calls))
+    learn = vision.classifier("builtin:digits", out=tmp_path, name="hub", progress=False, seed=0,
+                              pretrained="timm:tiny", augment="none")
+    learn.fit(1, 1e-2)
+    meta = read_meta(tmp_path / "hub" / "checkpoints" / "best.safetensors")
+    assert (meta["arch"], meta["model_kwargs"]) == ("timm:tiny", {}) and calls == [("tiny", True)]
+    p = Predictor.from_run(tmp_path / "hub")
+    assert calls[-1] == ("tiny", False)  # rebuilt bare: the run's own weights, no hub download
+    x = torch.rand(5, *learn.data.input_shape)
+    assert torch.equal(p.model(x), learn.model.cpu().eval()(x))
+    monkeypatch.setitem(sys.modules, "timm", None)
+    with pytest.raises(ConfigError, match="timm is not installed.*pip install timm"):
+        Predictor.from_run(tmp_path / "hub")
 
 
 def test_replace_head_swaps_the_last_linear():

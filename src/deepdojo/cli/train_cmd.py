@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--deterministic", action="store_true")
     p.add_argument("--pretrained", metavar="RUN_DIR",
-                   help="start from this run folder's weights with a new head (or timm:NAME / torchvision:NAME)")
+                   help="start from this run folder's weights with a new head (or timm:NAME / torchvision:NAME) and "
+                        "fine-tune: 1 head-only epoch, then --epochs unfrozen with LRs lr/200..lr/2 (one-cycle)")
     p.set_defaults(run=run)
 
 
@@ -57,13 +58,18 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
         sys.stderr.write(exc.report.format() + "\n")
         raise
+    if cfg.pretrained:
+        learn.freeze()  # fine-tuning: the LR finder measures the head on fixed features
     lr = cfg.lr
     if lr == "auto" and cfg.resume and (learn.run.path / "lr_find.json").is_file():
         lr = learn.run.read_json("lr_find.json")["suggestion"]  # the run's own choice: no second LR search
     elif lr == "auto":
         result = learn.lr_find(show=not quiet)
         lr = result.suggestion
-    learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
+    if cfg.pretrained:  # one head-only epoch, then --epochs unfrozen with discriminative LRs
+        learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
+    else:
+        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
     finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
     report = write_report(learn.run.path)
     summary = json.loads((learn.run.path / "summary.json").read_text())

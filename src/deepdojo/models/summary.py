@@ -151,6 +151,8 @@ def summary(model: nn.Module, input_shape: tuple[int, ...], batch_size: int = 1,
             handles.append(m.register_forward_hook(hook))
     x = torch.ones((batch_size, *input_shape), dtype=dtype, device=device) if not dtype.is_floating_point \
         else torch.randn((batch_size, *input_shape), device=device).to(dtype)
+    if dtype.is_floating_point and getattr(model, "n_cat", 0):
+        x[:, : model.n_cat] = 0  # tabular: the leading category-code columns need valid codes
     was_training = model.training
     try:
         model.eval()

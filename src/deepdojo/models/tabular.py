@@ -4,7 +4,10 @@ Batch convention: one float tensor ``(B, k + n_cont)`` whose first ``k =
 len(cardinalities)`` columns hold integer category codes ``0 .. n_i - 1`` and
 whose remaining columns are continuous. Build the Data with
 ``Data.from_tensors(..., normalize=False)`` so the codes are not standardised;
-the model normalises the continuous columns itself (BatchNorm).
+the model normalises the continuous columns itself (BatchNorm). Codes outside
+``0 .. n_i - 1`` are a :class:`DataError` naming the column: checked over every
+split when a :class:`Learner` meets the data, and in each forward pass on CPU
+(on a GPU that check would cost a host sync per step).
 
 Example:
     >>> import torch
@@ -19,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepdojo.errors import ConfigError
+from deepdojo.errors import ConfigError, DataError
 from deepdojo.models.layers import init_weights
 from deepdojo.models.registry import register_model
 
@@ -54,7 +57,31 @@ class TabularModel(nn.Module):
     def layer_groups(self) -> list[nn.Module]:
         return [nn.ModuleList([self.embeds, self.cont_norm, self.body]), self.head]
 
+    def check_codes(self, x: torch.Tensor, where: str = "input", names: list[str] | None = None) -> None:
+        """Raise a one-line :class:`DataError` for the first column whose codes fall outside its cardinality."""
+        if not self.n_cat or not len(x):
+            return
+        codes = x[:, : self.n_cat]  # (N, k)
+        lo, hi = codes.amin(0).tolist(), codes.amax(0).tolist()  # one host read per call
+        for i, (emb, a, b) in enumerate(zip(self.embeds, lo, hi)):
+            if a < 0 or b >= emb.num_embeddings:
+                bad = a if a < 0 else b
+                name = f" ({names[i]!r})" if names and i < len(names) else ""
+                raise DataError(f"categorical column {i}{name} has code {bad:g}, outside 0..{emb.num_embeddings - 1} "
+                                f"(cardinality {emb.num_embeddings})", where=where,
+                                fix="count cardinalities over all splits (max code + 1), or map unseen levels to a spare code")
+
+    def check_data(self, data) -> None:
+        """Check every split's codes once (the :class:`Learner` calls this when it meets the data)."""
+        names = (data.info.get("tabular") or {}).get("columns")
+        for part in ("train", "valid", "test"):
+            x = getattr(getattr(data, part, None), "x", None)
+            if isinstance(x, torch.Tensor):
+                self.check_codes(x, where=f"{data.info.get('name', 'data')} {part} split", names=names)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, k + n_cont) -> (B, num_classes)
+        if x.device.type == "cpu":  # free of device syncs here; PyTorch's own IndexError names no column
+            self.check_codes(x)
         codes = x[:, : self.n_cat].long()  # (B, k)
         parts = [emb(codes[:, i]) for i, emb in enumerate(self.embeds)]  # k x (B, d_i)
         if self.n_cont:

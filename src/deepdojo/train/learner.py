@@ -100,6 +100,8 @@ class Learner(TransferMixin, ActivationsMixin):
         self.data = data if isinstance(data, Data) else Data.from_loaders(*data)
         self.data.to(self.device)
         self.model = model.to(self.device)
+        if callable(getattr(self.model, "check_data", None)):  # e.g. tabular category codes vs cardinalities, once
+            self.model.check_data(self.data)
         self.loss_fn = loss_fn or (F.cross_entropy if self.data.task == "classification" else regression_loss)
         self.metrics = [make_metric(m) for m in (metrics if metrics is not None else default_metrics(self.data.task))]
         self.lr, self.bf16 = lr, bf16
@@ -158,7 +160,7 @@ class Learner(TransferMixin, ActivationsMixin):
         ``lr=slice(lo, hi)`` gives the head ``hi`` and earlier layer groups
         geometrically less, down to ``lo`` (discriminative learning rates).
         ``schedule`` is a name (``constant``, ``one_cycle``, ``cosine``,
-        ``step``, ``exponential``) or a callable ``step -> lr``.
+        ``step``, ``exponential``) or a callable ``step -> lr`` (its ``.momentum``, if any, ``step -> momentum``).
         ``resume=True`` continues from the run folder's newest good checkpoint.
         """
         if resume and self.run is None:
@@ -170,7 +172,7 @@ class Learner(TransferMixin, ActivationsMixin):
         steps_per_epoch = len(self.data.train)
         total = epochs * steps_per_epoch
         if callable(schedule):
-            lr_at, mom_at = schedule, None
+            lr_at, mom_at = schedule, getattr(schedule, "momentum", None)  # a callable may carry its momentum
         else:
             lr_at = schedules.make_schedule(schedule, lr, total, steps_per_epoch, warmup_pct)
             mom_at = schedules.one_cycle_momentum(total) if schedule == "one_cycle" else None

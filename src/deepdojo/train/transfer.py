@@ -24,6 +24,8 @@ from typing import Any
 from torch import nn
 
 from deepdojo.errors import CheckpointError, ConfigError
+from deepdojo.train import schedules
+from deepdojo.train.callbacks import Callback
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -137,18 +139,46 @@ class TransferMixin:
         return self.freeze_to(0)
 
     def fine_tune(self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
-                  train_bn: bool = True) -> None:
-        """``freeze_epochs`` one-cycle epochs on the head, then ``epochs`` unfrozen with LRs ``base_lr/2/lr_mult .. base_lr/2``.
+                  train_bn: bool = True, resume: bool = False) -> None:
+        """``freeze_epochs`` head-only epochs, then ``epochs`` unfrozen with LRs ``base_lr/2/lr_mult .. base_lr/2``.
 
-        The fastai recipe: the new head first learns from fixed features, so its
-        random start does not wreck the pretrained body; then everything trains,
-        the early (general) layers slowest.
+        The fastai recipe: the new head first learns from fixed features (one
+        cycle peaking at ``base_lr``), so its random start does not wreck the
+        pretrained body; then everything trains on a second cycle, the early
+        (general) layers slowest. One ``fit`` holds both phases, so the run
+        folder numbers epochs ``0 .. freeze_epochs + epochs - 1`` and
+        ``resume=True`` re-freezes correctly. The per-group LR ratios are the
+        unfrozen phase's throughout (in the frozen phase only the head and,
+        with ``train_bn``, batch-norm layers have gradients).
         """
-        self.freeze(train_bn)
-        if freeze_epochs:
-            self.fit_one_cycle(freeze_epochs, slice(base_lr))
-        self.unfreeze()
-        self.fit_one_cycle(epochs, slice(base_lr / 2 / lr_mult, base_lr / 2))
+        spe = len(self.data.train)
+        n_head, n_all = freeze_epochs * spe, epochs * spe
+        head_lr, head_mom = schedules.one_cycle(base_lr, max(n_head, 1)), schedules.one_cycle_momentum(max(n_head, 1))
+        all_lr, all_mom = schedules.one_cycle(base_lr / 2, n_all), schedules.one_cycle_momentum(n_all)
+
+        def lr_at(step: int) -> float:  # the head's LR; other groups get their slice share
+            return head_lr(step) if step < n_head else all_lr(step - n_head)
+
+        lr_at.momentum = lambda step: head_mom(step) if step < n_head else all_mom(step - n_head)
+        phases = FreezeEpochs(freeze_epochs, train_bn)
+        self.add_callbacks([phases])
+        try:
+            self.fit(freeze_epochs + epochs, slice(base_lr / 2 / lr_mult, base_lr / 2), schedule=lr_at, resume=resume)
+        finally:
+            self.callbacks.remove(phases)
+            self.add_callbacks([])
+
+
+class FreezeEpochs(Callback):
+    """Train the head only (and BN unless ``train_bn=False``) for the first ``n`` epochs of a fit, then everything."""
+
+    order = -30  # before any callback that reads which parameters train
+
+    def __init__(self, n: int, train_bn: bool = True):
+        self.n, self.train_bn = n, train_bn
+
+    def before_epoch(self) -> None:
+        set_trainable(self.learn.model, -1 if self.learn.epoch < self.n else 0, self.train_bn)
 
 
 def find_checkpoint(source: str | Path) -> Path:
@@ -199,29 +229,35 @@ def load_pretrained(model: nn.Module, source: str | Path, arch: str | None = Non
     return {"source": str(path), "loaded": len(keep), "new": new, "arch": meta.get("arch")}
 
 
-def hub_model(spec: str, num_classes: int, in_channels: int = 3) -> nn.Module:
-    """``timm:NAME`` or ``torchvision:NAME`` with pretrained weights and a new ``num_classes`` head.
+HUB_PREFIXES = ("timm:", "torchvision:")
 
-    Both packages are optional and imported only here; a missing one is a clear error.
+
+def hub_model(spec: str, num_classes: int, in_channels: int = 3, pretrained: bool = True,
+              where: str = "pretrained") -> nn.Module:
+    """``timm:NAME`` or ``torchvision:NAME`` with a new ``num_classes`` head (hub weights when ``pretrained``).
+
+    Both packages are optional and imported only here; a missing one is a clear
+    error. ``pretrained=False`` builds the bare architecture (no download), for
+    loading a run's own checkpoint into it.
     """
     lib, _, name = spec.partition(":")
     try:
         if lib == "timm":
             import timm
 
-            return timm.create_model(name, pretrained=True, num_classes=num_classes, in_chans=in_channels)
+            return timm.create_model(name, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels)
         if lib == "torchvision":
             import torchvision
         else:
-            raise ConfigError(f"unknown pretrained source {spec!r}", where="pretrained",
+            raise ConfigError(f"unknown pretrained source {spec!r}", where=where,
                               fix="pass a run folder, timm:NAME or torchvision:NAME")
     except ImportError:
-        raise ConfigError(f"{lib} is not installed, so {spec!r} cannot be loaded", where="pretrained",
+        raise ConfigError(f"{lib} is not installed, so {spec!r} cannot be built", where=where,
                           fix=f"pip install {lib}, or pass a deepdojo run folder") from None
     if in_channels != 3:
         raise ConfigError(f"torchvision weights expect 3 input channels, the data has {in_channels}",
-                          where="pretrained", fix="use timm:NAME (it adapts the stem) or RGB images")
-    model = torchvision.models.get_model(name, weights="DEFAULT")
+                          where=where, fix="use timm:NAME (it adapts the stem) or RGB images")
+    model = torchvision.models.get_model(name, weights="DEFAULT" if pretrained else None)
     return replace_head(model, num_classes)
 
 
@@ -235,9 +271,32 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     return model
 
 
-def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    """``--pretrained``: a hub spec (``timm:``/``torchvision:``) replaces ``model``; a run folder loads into it."""
-    if source.startswith(("timm:", "torchvision:")):
-        return hub_model(source, num_classes, in_channels=input_shape[0])
+def build_model(arch: str, input_shape: tuple[int, ...], num_classes: int, **model_kwargs) -> nn.Module:
+    """A registered deepdojo ``arch``, or a hub architecture (``timm:NAME``) without hub weights.
+
+    What a checkpoint's ``arch`` names is rebuilt this way before its weights are loaded.
+    """
+    if arch.startswith(HUB_PREFIXES):
+        return hub_model(arch, num_classes, in_channels=input_shape[0], pretrained=False, where="arch")
+    from deepdojo.models import create_model_for
+
+    return create_model_for(arch, input_shape, num_classes, **model_kwargs)
+
+
+def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int, ...],
+               num_classes: int) -> tuple[nn.Module, str]:
+    """``--pretrained``: the model to train and the architecture its checkpoints must record.
+
+    A hub spec (``timm:``/``torchvision:``) replaces ``model`` and is itself the
+    architecture; a run folder loads into ``model``, or into a rebuilt hub model
+    when that run was itself started from one.
+    """
+    if source.startswith(HUB_PREFIXES):
+        return hub_model(source, num_classes, in_channels=input_shape[0]), source
+    from deepdojo.train.checkpoint import read_meta
+
+    source_arch = read_meta(find_checkpoint(source)).get("arch") or arch
+    if source_arch.startswith(HUB_PREFIXES):
+        model, arch = build_model(source_arch, input_shape, num_classes), source_arch
     load_pretrained(model, source, arch)
-    return model
+    return model, arch
