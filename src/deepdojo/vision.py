@@ -61,6 +61,17 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 
 
+def output_size(data: Data) -> int:
+    """Model outputs: one per class; for regression one per target column."""
+    if data.num_classes is not None:
+        return data.num_classes
+    y = getattr(data.train, "y", None)
+    if y is None:
+        raise DataError("cannot tell how many outputs the model needs", where=str(data.info.get("name")),
+                        fix="give the data classes, or build the model yourself and use Learner")
+    return 1 if y.dim() == 1 else int(y.shape[1])
+
+
 def classifier(
     source: str | Path | Data | ImageFolder,
     arch: str = "auto",
@@ -86,10 +97,9 @@ def classifier(
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, seed=cfg.seed, batch_size=cfg.batch_size,
                      augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
     arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
-    if data.num_classes is None:
-        raise DataError("the data has no classes", where=cfg.data, fix="use a classification dataset")
-    model = create_model_for(arch_name, data.input_shape, data.num_classes, **cfg.model_kwargs)
-    spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": data.num_classes}
+    n_out = output_size(data)
+    model = create_model_for(arch_name, data.input_shape, n_out, **cfg.model_kwargs)
+    spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": n_out}
     if cfg.pretrained:
         from deepdojo.train.transfer import start_from
 

@@ -117,3 +117,15 @@ def test_console_entry_point_help():
     assert proc.returncode == 0
     for cmd in ("quickstart", "train", "lr-find", "predict"):
         assert cmd in proc.stdout
+
+
+def test_regression_trains_end_to_end(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "train", "builtin:diabetes", "--arch", "mlp", "--epochs", "3", "--lr", "0.01",
+                           "--out", str(tmp_path), "--name", "r", "--json")
+    summary = last_json(out)
+    assert code == 0 and {"mae", "rmse", "r2"} <= set(summary["final"])
+    assert (tmp_path / "r" / "baselines.json").exists() and not (tmp_path / "r" / "diagnosis.json").exists()
+    code, out, _ = run_cli(capsys, "predict", summary["run_dir"], ",".join(["0.01"] * 10), "--json")
+    assert code == 0 and isinstance(last_json(out)["predictions"][0]["prediction"], list)
+    code, _, err = run_cli(capsys, "diagnose", summary["run_dir"])
+    assert code == 2 and "reads error rates" in err

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from deepdojo.errors import ConfigError
 from deepdojo.evaluate.baselines import compare, compute_baselines, split_arrays
 from deepdojo.evaluate.diagnosis import Diagnosis, diagnose
 from deepdojo.evaluate.interpret import Interpretation
@@ -100,10 +101,11 @@ def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
             learn.metrics = saved
         baselines = compute_baselines(data, budget_s=baseline_budget_s, seed=learn.seed or 0)
         baselines["comparison"] = compare(evaluation["valid"], baselines)
-        errors = run_errors(learn, run_dir)
         out["baselines"] = baselines
-        out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"], train_dev_error=errors["train_dev_error"],
-                                    test_error=errors["test_error"]).to_json()
+        if data.task == "classification":  # the recipe reads error rates (fractions); regression has no such scale
+            errors = run_errors(learn, run_dir)
+            out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"],
+                                        train_dev_error=errors["train_dev_error"], test_error=errors["test_error"]).to_json()
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)
     if data.task == "classification" and data.valid is not None:
@@ -134,6 +136,9 @@ def diagnose_run(run_dir: str | Path, human_error: float | None = None, checkpoi
     """The diagnosis of ``run_dir``'s checkpoint, written to ``diagnosis.json``."""
     run_dir = Path(run_dir)
     data = data if data is not None else load_run_data(run_dir)
+    if data.task != "classification":
+        raise ConfigError(f"the bias/variance recipe reads error rates; this run is {data.task}", where=str(run_dir),
+                          fix="compare train and valid MAE in evaluation.json / report.html instead")
     learn, _ = learner_for_run(run_dir, data, checkpoint, metrics=[error_key(data.task)])
     e = run_errors(learn, run_dir)
     result = diagnose(e["train_error"], e["valid_error"], human_error=human_error, train_dev_error=e["train_dev_error"],
