@@ -49,6 +49,7 @@ class TrainConfig:
     schedule: Literal["one_cycle", "constant", "cosine", "step", "exponential"] = "one_cycle"
     warmup_pct: float = 0.0
     valid_pct: float = 0.2
+    test_pct: float = 0.0  # a sealed test slice of built-ins / single-folder image sets (see `deepdojo evaluate`)
     augment: Literal["auto", "none", "light", "default"] = "auto"
     bf16: bool = False
     deterministic: bool = False

@@ -29,12 +29,14 @@ __all__ = ["ImageFolder", "classifier", "load_data"]
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False) -> Data:
+              dedupe: bool = False, test_pct: float = 0.0) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
     :class:`~deepdojo.data.checks.DataCheckError` (``.report`` lists them all)
     unless ``skip_bad``, which leaves them out (``info["skipped"]``).
+    ``test_pct`` holds out a sealed test slice of built-ins and single-folder
+    image sets (folders with ``test/``, downloads and CSVs bring their own).
     """
     if isinstance(source, Data):
         return source
@@ -44,7 +46,8 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     if text.startswith("builtin:"):
         from deepdojo.data.builtin import load_builtin
 
-        return load_builtin(text.split(":", 1)[1], seed=seed, batch_size=batch_size, valid_pct=valid_pct, augment=augment)
+        return load_builtin(text.split(":", 1)[1], seed=seed, batch_size=batch_size, valid_pct=valid_pct, augment=augment,
+                            test_pct=test_pct)
     if text.startswith("download:"):
         from deepdojo.data.download import load_download
 
@@ -57,7 +60,8 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
 
         return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                         skip_bad=skip_bad)
-    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe)
+    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
+                         test_pct=test_pct)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 
 
@@ -94,7 +98,8 @@ def classifier(
     cfg = (config or TrainConfig(data=str(source) if not isinstance(source, (Data, ImageFolder)) else "<in memory>"))
     cfg = cfg.merged(arch=arch if arch != "auto" else cfg.arch, **overrides)
     seed_everything(cfg.seed)
-    data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, seed=cfg.seed, batch_size=cfg.batch_size,
+    data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
+                     batch_size=cfg.batch_size,
                      augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
     arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
     n_out = output_size(data)

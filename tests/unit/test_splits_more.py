@@ -80,3 +80,38 @@ def test_tabular_group_and_time_columns(tmp_path):
     assert g.info["tabular"]["columns"] == ["day", "x"]
     t = tabular_csv(tmp_path / "t.csv", target="y", time_col="day")
     assert t.info["splits"]["valid"].min() > t.info["splits"]["train"].max()
+
+
+def test_holdout_splits_seal_a_stable_test_slice():
+    import numpy as np
+
+    from deepdojo.data.splits import holdout_splits, stratified_split
+
+    y = np.repeat(np.arange(4), [60, 40, 30, 20])
+    plain = holdout_splits(y, 0.2, 0.0, seed=3)
+    tr, va = stratified_split(y, 0.2, seed=3)
+    assert np.array_equal(plain["train"], tr) and np.array_equal(plain["valid"], va) and "test" not in plain
+    a, b = holdout_splits(y, 0.2, 0.1, seed=3), holdout_splits(y, 0.3, 0.1, seed=3)
+    assert np.array_equal(a["test"], b["test"])  # the test slice does not move when valid_pct changes
+    parts = [a["train"], a["valid"], a["test"]]
+    assert sum(map(len, parts)) == len(y) and len(np.unique(np.concatenate(parts))) == len(y)
+    assert np.bincount(y[a["test"]]).tolist() == [6, 4, 3, 2]
+
+
+def test_cli_test_pct_seals_a_test_split_the_vault_counts(tmp_path, capsys):
+    import json
+
+    from deepdojo.cli.main import main
+
+    assert main(["train", "builtin:digits", "--test-pct", "0.1", "--epochs", "1", "--lr", "0.003", "--out",
+                 str(tmp_path), "--name", "t", "--json"]) == 0
+    capsys.readouterr()
+    splits = json.loads((tmp_path / "t" / "splits.json").read_text())["indices"]
+    assert 175 <= len(splits["test"]) <= 185 and not set(splits["test"]) & set(splits["train"])  # ~10% per class
+    errs = []
+    for _ in range(2):
+        assert main(["evaluate", str(tmp_path / "t"), "--split", "test", "--json"]) == 0
+        errs.append(capsys.readouterr().err)
+    assert errs[0] == "" and "look number 2 at this test set" in errs[1]
+    lines = (tmp_path / "t" / "test_log.jsonl").read_text().splitlines()
+    assert len(lines) == 2

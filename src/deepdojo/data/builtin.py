@@ -144,8 +144,9 @@ def builtin_arrays(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return fn() if name in FIXED else fn(seed=seed)
 
 
-def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: float = 0.2, augment: str | None = "auto") -> Data:
-    """A built-in dataset as :class:`Data` (stratified split under ``seed``).
+def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: float = 0.2, augment: str | None = "auto",
+                 test_pct: float = 0.0) -> Data:
+    """A built-in dataset as :class:`Data` (stratified split under ``seed``; ``test_pct`` seals a test slice).
 
     Images (digits) get the ``light`` augmentation for ``augment="auto"``: no
     mirroring, since a mirrored digit is not the same digit. ``diabetes`` is
@@ -156,7 +157,7 @@ def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: floa
     if augment == "auto":
         augment = "light" if is_image else None
     return Data.from_tensors(
-        torch.from_numpy(x), torch.from_numpy(y), valid_pct=valid_pct, seed=seed, batch_size=batch_size,
+        torch.from_numpy(x), torch.from_numpy(y), valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size,
         augment=augment if is_image else None, name=f"builtin:{name}",
         classes=list(SHAPES) if name == "shapes" else None,
     )

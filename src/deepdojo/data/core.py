@@ -22,7 +22,7 @@ import torch
 
 from deepdojo.data.augment import make_augment
 from deepdojo.data.loaders import TensorLoader
-from deepdojo.data.splits import random_split, split_hash, stratified_split
+from deepdojo.data.splits import holdout_splits, split_hash
 from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
 from deepdojo.errors import DataError
 from deepdojo.evaluate.vault import SealedSplit, seal
@@ -91,6 +91,7 @@ class Data:
         test: tuple | None = None,
         splits: dict[str, np.ndarray] | None = None,
         valid_pct: float = 0.2,
+        test_pct: float = 0.0,
         seed: int = 0,
         batch_size: int = 64,
         task: str | None = None,
@@ -105,7 +106,8 @@ class Data:
 
         The split, first rule that applies: ``splits`` maps "train"/"valid"/"test"
         to index arrays into ``x``; ``valid``/``test`` take separate ``(x, y)``
-        pairs; otherwise ``valid_pct`` of each class is held out under ``seed``.
+        pairs; otherwise ``test_pct`` (sealed) and ``valid_pct`` of each class are
+        held out under ``seed`` (:func:`~deepdojo.data.splits.holdout_splits`).
         ``fingerprint`` names the source (e.g. a hash of its files); by
         default it is the hash of ``x`` and ``y``.
         """
@@ -126,17 +128,16 @@ class Data:
             if "train" not in splits:
                 raise DataError("no train split given", where=name, fix="add a 'train' index array to splits=")
             parts = {k: (x, y, torch.from_numpy(v)) for k, v in splits.items()}
-        elif valid is None and valid_pct:
-            tr, va = (
-                stratified_split(y.numpy(), valid_pct, seed) if task == "classification" else random_split(len(y), valid_pct, seed)
-            )
-            parts = {"train": (x, y, torch.from_numpy(tr)), "valid": (x, y, torch.from_numpy(va))}
-            splits = {"train": tr, "valid": va}
+        elif valid is None and (valid_pct or test_pct):
+            splits = holdout_splits(y.numpy(), valid_pct, test_pct, seed, stratify=task == "classification")
+            parts = {k: (x, y, torch.from_numpy(v)) for k, v in splits.items()}
         else:
             splits = {"train": np.arange(len(x))}
             if valid is not None:
                 parts["valid"] = (*(torch.as_tensor(t) for t in valid), None)
         if test is not None:
+            if "test" in parts:
+                raise DataError("both test= and test_pct= were given", where=name, fix="give one of them")
             parts["test"] = (*(torch.as_tensor(t) for t in test), None)
         warnings_ = _missing_class_warnings(parts, classes, name) if task == "classification" else []
         is_image = x.dtype == torch.uint8 and x.dim() == 4

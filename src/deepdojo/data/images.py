@@ -42,7 +42,7 @@ from deepdojo.data.core import Data
 from deepdojo.data.leakage import dedupe as drop_leaks
 from deepdojo.data.leakage import find_leaks
 from deepdojo.data.image_cache import cache_file, cache_key, file_sha256, load_tensor, save_tensor
-from deepdojo.data.splits import load_splits, save_splits, stratified_split
+from deepdojo.data.splits import holdout_splits, load_splits, save_splits, stratified_split
 from deepdojo.errors import ConfigError, DataError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -167,10 +167,14 @@ def scan_folder(root: Path, problems: list[Problem] | None = None):
     return classes, paths, labels, parts
 
 
-def make_splits(labels: np.ndarray, parts: np.ndarray | None, valid_pct: float, seed: int) -> dict[str, np.ndarray]:
-    """The given parts as splits, with a stratified ``valid`` carved out of ``train`` when there is none."""
+def make_splits(labels: np.ndarray, parts: np.ndarray | None, valid_pct: float, seed: int,
+                test_pct: float = 0.0) -> dict[str, np.ndarray]:
+    """The given parts as splits, with a stratified ``valid`` carved out of ``train`` when there is none.
+
+    A folder without split subfolders also gets a sealed ``test_pct`` slice when asked.
+    """
     if parts is None:
-        splits = {"train": np.arange(len(labels), dtype=np.int64)}
+        return holdout_splits(labels, valid_pct, test_pct, seed)
     else:
         splits = {p: np.flatnonzero(parts == p).astype(np.int64) for p in ("train", "valid", "test") if (parts == p).any()}
     if "valid" not in splits:
@@ -261,6 +265,7 @@ class ImageFolder:
         size: side of the square every image is resized and center-cropped to;
             None keeps the native size, which all images must then share.
         valid_pct, seed: the stratified hold-out, used when there is no ``valid/``.
+        test_pct: with one folder of class subfolders, also hold out this sealed test slice.
         cache_dir: where decoded tensors are kept (default ``$DEEPDOJO_CACHE``
             or ``~/.cache/deepdojo``).
         skip_bad: False (default) raises :class:`~deepdojo.data.checks.DataCheckError`
@@ -301,6 +306,7 @@ class ImageFolder:
         workers: int = 2,
         dedupe: bool = False,
         split_file: str | Path | None = None,
+        test_pct: float = 0.0,
     ):
         root = Path(path).expanduser()
         if not root.exists():
@@ -327,7 +333,7 @@ class ImageFolder:
         if split_file is not None and Path(split_file).exists():
             self.splits = load_splits(Path(split_file), n=len(self.paths), ids=self.paths)
         else:
-            self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed)
+            self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed, test_pct)
         self.x = x  # (N, C, H, W) uint8, good files only
         self.leaks = find_leaks(x, self.splits)
         self.report.problems.extend(leak.problem(self.paths) for leak in self.leaks)

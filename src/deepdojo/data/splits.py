@@ -49,6 +49,33 @@ def random_split(n: int, valid_pct: float, seed: int = 0) -> tuple[np.ndarray, n
     return np.sort(perm[k:]).astype(np.int64), np.sort(perm[:k]).astype(np.int64)
 
 
+def holdout_splits(y, valid_pct: float, test_pct: float = 0.0, seed: int = 0,
+                   stratify: bool = True) -> dict[str, np.ndarray]:
+    """``{"train", "valid"[, "test"]}`` index arrays: a sealed test slice first, then valid from the rest.
+
+    The test slice has its own seed stream, so it does not move when ``valid_pct``
+    changes; with ``test_pct=0`` the result equals :func:`stratified_split`
+    (or :func:`random_split` when ``stratify`` is False) exactly.
+
+    >>> y = np.array([0] * 50 + [1] * 50)
+    >>> s = holdout_splits(y, 0.2, test_pct=0.1, seed=0)
+    >>> [len(s[k]) for k in ("train", "valid", "test")]
+    [72, 18, 10]
+    """
+    y = np.asarray(y)
+
+    def cut(idx: np.ndarray, pct: float, s: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = stratified_split(y[idx], pct, s) if stratify else random_split(len(idx), pct, s)
+        return idx[a], idx[b]  # positions within idx -> indices into y
+
+    rest, out = np.arange(len(y), dtype=np.int64), {}
+    if test_pct:
+        rest, out["test"] = cut(rest, test_pct, seed + 7919)
+    if valid_pct:
+        rest, out["valid"] = cut(rest, valid_pct, seed)
+    return {"train": rest, **out}
+
+
 def split_hash(splits: dict[str, np.ndarray]) -> str:
     """SHA-256 over the index arrays of every split (order of names fixed)."""
     h = hashlib.sha256()

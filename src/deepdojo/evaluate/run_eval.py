@@ -47,7 +47,8 @@ def load_run_data(run_dir: str | Path) -> Data:
     if not source or source == "<in memory>":
         raise ConfigError("the run was trained on in-memory data, which cannot be rebuilt from config.json",
                           where=str(cfg_path), fix="pass data= to evaluate_run from Python")
-    data = vision.load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2), seed=cfg.get("seed", 0),
+    data = vision.load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2),
+                            test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"))
     check_split(run_dir, data)
     return data
