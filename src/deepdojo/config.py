@@ -60,6 +60,26 @@ class TrainConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     pretrained: str | None = None  # a run folder or .safetensors to start from (new head), or timm:NAME / torchvision:NAME
 
+    def __post_init__(self) -> None:
+        """Ranges the types cannot express: one clear error naming the field, for the CLI and the API alike."""
+        pct = lambda v: 0.0 <= v < 1.0  # noqa: E731
+        rules = [
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("lr", self.lr == "auto" or self.lr > 0, "a positive number or 'auto'"),
+            ("weight_decay", self.weight_decay >= 0, "0 or more"),
+            ("momentum", self.momentum is None or 0 <= self.momentum < 1, "in [0, 1)"),
+            ("warmup_pct", pct(self.warmup_pct), "in [0, 1)"),
+            ("valid_pct", pct(self.valid_pct), "in [0, 1)"),
+            ("test_pct", pct(self.test_pct) and self.valid_pct + self.test_pct < 1, "in [0, 1) with valid_pct + test_pct < 1"),
+            ("size", self.size is None or self.size >= 1, "at least 1"),
+            ("checkpoint_every", self.checkpoint_every is None or self.checkpoint_every >= 1, "at least 1 (or unset)"),
+            ("checkpoint_seconds", self.checkpoint_seconds is None or self.checkpoint_seconds > 0, "positive (or unset)"),
+        ]
+        for name, ok, rule in rules:
+            if not ok:
+                raise ConfigError(f"must be {rule}, got {getattr(self, name)!r}", where=name, fix="change the value")
+
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str | None = None) -> "TrainConfig":
         """Build a config, rejecting unknown keys and values of the wrong type."""

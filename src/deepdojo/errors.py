@@ -1,7 +1,9 @@
 """Errors that say what happened, where, and how to fix it.
 
 Every error deepdojo raises on purpose is a :class:`DeepdojoError`. The CLI
-prints it as one line and exits with code 2; anything else is a bug (exit 1).
+prints it as one line and exits with its ``exit_code``: 2 for bad input
+(the default), 1 for :class:`TrainingError`, 75 for an interrupted run that
+saved a checkpoint; anything else is a bug (exit 1, with the traceback).
 
 Example:
     >>> from deepdojo.errors import DataError

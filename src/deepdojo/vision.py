@@ -108,7 +108,7 @@ def classifier(
     if cfg.pretrained:
         from deepdojo.train.transfer import start_from
 
-        model, built = start_from(cfg.pretrained, model, arch_name, data.input_shape, data.num_classes)
+        model, built = start_from(cfg.pretrained, model, arch_name, data.input_shape, n_out)
         if built != arch_name:  # a hub model (timm:NAME): checkpoints name it, so predict rebuilds it
             spec.update(arch=built, model_kwargs={})
     run_dir = None

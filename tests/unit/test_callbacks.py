@@ -187,3 +187,46 @@ def test_nan_guard_names_the_bad_gradient_and_reports_norm_overflow():
     # finite entries whose norm overflows float32: divergence, stopped and said so
     with pytest.raises(TrainingError, match="gradient norm overflowed"):
         learner([spoil(1e30)]).fit(1, 1e-2)
+
+
+def test_every_after_epoch_hook_runs_on_the_epoch_early_stopping_ends():
+    class Late(Callback):
+        order = 50  # after EarlyStopping (10): the progress line and epoch-end checkpoints sit here
+
+        def __init__(self):
+            self.epochs = []
+
+        def after_epoch(self):
+            self.epochs.append(self.learn.epoch)
+
+    class Flat(Callback):
+        order = 5
+
+        def after_validate(self):
+            self.learn.record["valid_loss"] = 1.0  # never improves after epoch 0
+
+    late = Late()
+    learn = learner([Flat(), EarlyStopping(patience=1), late])
+    learn.fit(5, 1e-2)
+    assert late.epochs == [0, 1] and len(learn.history) == 2
+
+
+def test_resuming_a_run_that_stopped_early_trains_no_more(tmp_path):
+    class Flat(Callback):
+        order = 5
+
+        def after_validate(self):
+            self.learn.record["valid_loss"] = 1.0
+
+    def make():
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+        return Learner(model, load_builtin("moons", batch_size=100), callbacks=[Flat(), EarlyStopping(patience=1)],
+                       progress=False, run_dir=tmp_path / "run")
+
+    first = make()
+    first.fit(5, 1e-2)
+    weights = {k: v.clone() for k, v in first.model.state_dict().items()}
+    again = make()
+    again.fit(5, 1e-2, resume=True)
+    assert again.step == first.step and all(torch.equal(v, weights[k]) for k, v in again.model.state_dict().items())

@@ -73,11 +73,11 @@ def test_one_cycle_shape_and_warmup_composition():
     peak = int(max(range(100), key=lambda i: lrs[i]))
     assert peak == 30 and lrs[0] == pytest.approx(0.1) and lrs[99] < 0.011
     assert all(a <= b for a, b in zip(lrs[:30], lrs[1:31])) and all(a >= b for a, b in zip(lrs[30:], lrs[31:]))
-    w = schedules.make_schedule("cosine", 1.0, 100, 10, warmup_pct=0.1)
+    w = schedules.make_schedule("cosine", 1.0, 100, warmup_pct=0.1)
     assert [round(w(i), 6) for i in range(3)] == [0.1, 0.2, 0.3] and w(10) == pytest.approx(1.0)
     assert w(99) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ConfigError):
-        schedules.make_schedule("triangular", 1.0, 10, 1)
+        schedules.make_schedule("triangular", 1.0, 10)
 
 
 def test_optimizers_by_name():
@@ -97,7 +97,25 @@ def test_optimizers_by_name():
 
 
 def test_step_schedule_by_name_drops_twice():
-    s = schedules.make_schedule("step", 1.0, 100, 10)
+    s = schedules.make_schedule("step", 1.0, 100)
     assert (s(0), s(49), s(50), s(75)) == (1.0, 1.0, pytest.approx(0.1), pytest.approx(0.01))
-    e = schedules.make_schedule("exponential", 1.0, 100, 10)
+    e = schedules.make_schedule("exponential", 1.0, 100)
     assert e(100) == pytest.approx(0.01) and math.isclose(e(50), 0.1)
+
+
+@pytest.mark.parametrize("field,value", [("lr", -1.0), ("weight_decay", -0.1), ("warmup_pct", 1.0), ("epochs", 0),
+                                         ("checkpoint_every", 0), ("valid_pct", 1.0), ("momentum", 1.5)])
+def test_config_ranges_are_checked(field, value):
+    with pytest.raises(ConfigError, match=f"^{field}: must be"):
+        TrainConfig.from_dict({field: value})
+    with pytest.raises(ConfigError, match="test_pct: must be"):
+        TrainConfig.from_dict({"valid_pct": 0.6, "test_pct": 0.5})
+
+
+def test_one_cycle_momentum_stays_in_phase_after_warmup():
+    s = schedules.make_schedule("one_cycle", 1.0, 110, warmup_pct=10 / 110)
+    lrs = [s(i) for i in range(110)]
+    moms = [s.momentum(i) for i in range(110)]
+    peak = max(range(110), key=lambda i: lrs[i])
+    assert moms[:10] == [0.95] * 10  # held high while warming up
+    assert min(range(110), key=lambda i: moms[i]) == peak  # lowest momentum where the LR peaks

@@ -11,7 +11,6 @@ code 75 (EX_TEMPFAIL), so a scheduler can requeue the job with ``--resume``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from deepdojo.cli.common import add_data_model_flags, config_from_args, emit_json
@@ -72,7 +71,7 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
         learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
     finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
     report = write_report(learn.run.path)
-    summary = json.loads((learn.run.path / "summary.json").read_text())
+    summary = learn.run.read_json("summary.json")
     summary.update({"run_dir": str(learn.run.path), "report": str(report)})
     if not quiet:
         final = summary.get("final") or {}

@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from deepdojo.data.loaders import TensorLoader
 from deepdojo.errors import CheckpointError, ConfigError, DataError
 from deepdojo.evaluate.vault import TestVault
 from deepdojo.metrics import default_metrics
+from deepdojo.train.run_folder import read_json_file
 
 SPLITS = ("train", "valid", "test")
 
@@ -42,14 +42,15 @@ def load_run_data(run_dir: str | Path) -> Data:
     cfg_path = run_dir / "config.json"
     if not cfg_path.is_file():
         raise DataError("config.json is missing", where=str(run_dir), fix="pass a run folder made by 'deepdojo train'")
-    cfg = json.loads(cfg_path.read_text())
+    cfg = read_json_file(cfg_path)
     source = cfg.get("data")
     if not source or source == "<in memory>":
         raise ConfigError("the run was trained on in-memory data, which cannot be rebuilt from config.json",
                           where=str(cfg_path), fix="pass data= to evaluate_run from Python")
     data = vision.load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2),
                             test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
-                            batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"))
+                            batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
+                            skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False))
     check_split(run_dir, data)
     return data
 
@@ -59,7 +60,7 @@ def check_split(run_dir: Path, data: Data) -> None:
     path = Path(run_dir) / "splits.json"
     if not path.is_file():
         return
-    recorded = json.loads(path.read_text()).get("hash")
+    recorded = read_json_file(path).get("hash")
     if recorded and data.info.get("split_hash") != recorded:
         raise DataError("the rebuilt data's split differs from the run's splits.json (files added, removed or renamed?)",
                         where=str(path), fix="evaluate on the data exactly as it was at training time")

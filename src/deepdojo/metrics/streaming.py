@@ -98,7 +98,7 @@ class _Regression(Metric):
     def update(self, pred, target):
         pred = pred.reshape(target.shape).float()
         t, e = target.float(), pred - target.float()
-        s = torch.stack([torch.tensor(float(t.numel()), device=t.device), t.sum(), (t * t).sum(), e.abs().sum(), (e * e).sum()])
+        s = torch.stack([t.new_full((), float(t.numel())), t.sum(), (t * t).sum(), e.abs().sum(), (e * e).sum()]).double()
         self.sums = s if self.sums is None else self.sums + s
 
     def _read(self):

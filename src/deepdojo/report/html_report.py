@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from deepdojo.report.plots import curves_png
-from deepdojo.train.run_folder import RunFolder, atomic_write_bytes
+from deepdojo.train.run_folder import RunFolder, atomic_write_bytes, read_json_file
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
@@ -45,7 +45,7 @@ def _fmt(v: Any) -> str:
 def _json_block(path: Path) -> str:
     if not path.exists():
         return "<p class='note'>(missing)</p>"
-    return f"<pre>{html.escape(json.dumps(json.loads(path.read_text()), indent=2))}</pre>"
+    return f"<pre>{html.escape(json.dumps(read_json_file(path), indent=2))}</pre>"
 
 
 def sections(run: RunFolder) -> list[tuple[str, str]]:

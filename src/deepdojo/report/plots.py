@@ -1,19 +1,26 @@
-"""Matplotlib figures for reports, returned as PNG bytes (Agg backend: no display needed)."""
+"""Matplotlib figures for reports, returned as PNG bytes.
+
+Figures are plain ``matplotlib.figure.Figure`` objects, not pyplot's: nothing
+here touches the process-wide backend (a notebook keeps its inline plots) and
+no figure is left registered to leak.
+"""
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+def subplots(nrows: int = 1, ncols: int = 1, figsize=(6, 4), squeeze: bool = True):
+    """``(figure, axes)`` like ``pyplot.subplots``, without pyplot's global state."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
 def fig_to_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -24,7 +31,7 @@ def curves_png(history: list[dict]) -> bytes | None:
     epochs = [r["epoch"] + 1 for r in history]
     metric_keys = [k for k in history[-1] if k not in ("epoch", "train_loss", "valid_loss", "lr", "seconds")
                    and isinstance(history[-1][k], (int, float))]
-    fig, axes = plt.subplots(1, 2 if metric_keys else 1, figsize=(10 if metric_keys else 5.5, 3.6), squeeze=False)
+    fig, axes = subplots(1, 2 if metric_keys else 1, figsize=(10 if metric_keys else 5.5, 3.6), squeeze=False)
     ax = axes[0][0]
     for key in ("train_loss", "valid_loss"):
         if key in history[-1]:

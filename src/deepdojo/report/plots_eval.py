@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from deepdojo.report.plots import fig_to_png, plt
+from deepdojo.report.plots import fig_to_png, subplots
 
 
 def confusion_png(cm: np.ndarray, classes: list[str]) -> bytes:
@@ -16,7 +16,7 @@ def confusion_png(cm: np.ndarray, classes: list[str]) -> bytes:
     k = len(classes)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     side = min(12, 2.5 + 0.45 * k)
-    fig, ax = plt.subplots(figsize=(side, side))
+    fig, ax = subplots(figsize=(side, side))
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(k), classes, rotation=90 if k > 6 else 0)
     ax.set_yticks(range(k), classes)
@@ -47,7 +47,7 @@ def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
     n = len(images)
     cols = min(n, 4)
     rows = max(1, math.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, img, cap in zip(axes.flat, images, titles):
@@ -66,7 +66,7 @@ def maps_png(maps: torch.Tensor, title: str, max_maps: int = 32) -> bytes:
     n = len(m)
     cols = min(8, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.4 * rows + 0.4), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(1.4 * cols, 1.4 * rows + 0.4), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, a in zip(axes.flat, m):
@@ -78,7 +78,7 @@ def maps_png(maps: torch.Tensor, title: str, max_maps: int = 32) -> bytes:
 
 def gradcam_png(image: torch.Tensor, heat: torch.Tensor, caption: str) -> bytes:
     """The image ``(C, H, W)`` beside itself overlaid with the heat map ``(H, W)``."""
-    fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
+    fig, axes = subplots(1, 2, figsize=(6, 3.2))
     _show(axes[0], image)
     axes[0].set_title("image", fontsize=9)
     _show(axes[1], image)

@@ -10,12 +10,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from deepdojo.train.run_folder import RunFolder
+from deepdojo.evaluate.vault import TestVault
+from deepdojo.train.run_folder import RunFolder, read_json_file
 
 
 def _load(run: RunFolder, name: str) -> Any:
     path = run.path / name
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json_file(path) if path.is_file() else None
 
 
 def _img(run: RunFolder, name: str, alt: str) -> str:
@@ -68,8 +69,7 @@ def evaluation_section(run: RunFolder) -> list[tuple[str, str]]:
         return []
     rows = [[k, v] for k, v in ev["valid"].items() if isinstance(v, (int, float))]
     rows += [["parameters", ev["parameters"]], [f"latency per example (ms, {ev['device']})", ev["latency_ms_per_example"]]]
-    looks = [json.loads(line) for line in (run.path / "test_log.jsonl").read_text().splitlines() if line.strip()] \
-        if (run.path / "test_log.jsonl").is_file() else []
+    looks = TestVault(run.path).entries()
     note = (f"<p class='note'>Test set looked at {len(looks)} time(s); see test_log.jsonl.</p>" if looks
             else "<p class='note'>The test set is sealed and has not been looked at.</p>")
     return [("Evaluation (validation)", _rows(["metric", "value"], rows) + note)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from deepdojo.report.plots import fig_to_png, plt
+from deepdojo.report.plots import fig_to_png, subplots
 from deepdojo.search.space import Dist
 
 
@@ -22,7 +22,7 @@ def history_png(rows: list[dict[str, Any]], metric: str, direction: str) -> byte
     done = _complete(rows)
     if not done:
         return None
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = subplots(figsize=(6.5, 3.6))
     for feasible, style in ((True, dict(marker="o", color="tab:blue", label="feasible")),
                             (False, dict(marker="x", color="grey", label="infeasible"))):
         pts = [r for r in done if r["feasible"] is feasible]
@@ -54,7 +54,7 @@ def slices_png(rows: list[dict[str, Any]], space: dict[str, Dist], metric: str) 
     names = sorted(space)
     cols = min(3, len(names))
     nrows = -(-len(names) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
+    fig, axes = subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
     for ax, name in zip(axes.flat, names):
         dist = space[name]
         pts = [r for r in done if name in r["params"]]

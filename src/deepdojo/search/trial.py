@@ -30,35 +30,9 @@ import optuna
 import torch
 
 from deepdojo.config import TrainConfig
-from deepdojo.errors import ConfigError, DataError, DeepdojoError, NonFiniteError
+from deepdojo.errors import ConfigError, DataError, NonFiniteError
 from deepdojo.search.space import Dist, apply_params, suggest
-from deepdojo.train.callbacks import Callback
-
-
-class SealedSplitError(DeepdojoError):
-    """Something tried to read the test split during a search."""
-
-    exit_code = 1
-
-
-class SealedSplit:
-    """Stands in for ``Data.test`` during a search: any iteration raises.
-
-    >>> list(SealedSplit("builtin:digits"))
-    Traceback (most recent call last):
-    ...
-    deepdojo.search.trial.SealedSplitError: builtin:digits: the test split is sealed during a search (fix: tune on validation; evaluate the best config on test once, after the search)
-    """
-
-    def __init__(self, where: str):
-        self.where = where
-
-    def __iter__(self):
-        raise SealedSplitError("the test split is sealed during a search", where=self.where,
-                               fix="tune on validation; evaluate the best config on test once, after the search")
-
-    def __len__(self) -> int:
-        raise SealedSplitError("the test split is sealed during a search", where=self.where)
+from deepdojo.train.callbacks import Callback, CancelFit
 
 
 class TrialFailed(Exception):
@@ -71,7 +45,7 @@ class ReportToOptuna(Callback):
     order = 10  # after the run logger and checkpoints have written the epoch
 
     def __init__(self, trial: optuna.Trial, metric: str):
-        self.trial, self.metric = trial, metric
+        self.trial, self.metric, self.pruned = trial, metric, None
 
     def after_epoch(self) -> None:
         record = self.learn.record
@@ -82,7 +56,8 @@ class ReportToOptuna(Callback):
         if self.trial.should_prune():
             why = f"pruned after epoch {record['epoch'] + 1}: {self.metric} {record[self.metric]:.4f}"
             self.trial.set_user_attr("pruned", why)
-            raise optuna.TrialPruned(why)
+            self.pruned = why
+            raise CancelFit()  # the Learner finishes the epoch's hooks; _train raises TrialPruned after fit
 
 
 @dataclass
@@ -187,14 +162,17 @@ class Objective:
     def _train(self, trial: optuna.Trial, cfg: TrainConfig, name: str) -> float:
         from deepdojo import vision
 
+        reporter = ReportToOptuna(trial, self.spec.metric)
         learn = vision.classifier(cfg.data, config=cfg, out=Path(self.spec.folder) / "trials", name=name,
-                                  progress=False, callbacks=[ReportToOptuna(trial, self.spec.metric)])
-        learn.data.test = SealedSplit(cfg.data)  # the search decides on validation only
+                                  progress=False, callbacks=[reporter])
+        # the search decides on validation only: Data.test is sealed (evaluate/vault.py) and nothing here opens it
         trial.set_user_attr("run_dir", str(learn.run.path))
         trial.set_user_attr("batch_size", cfg.batch_size)
         trial.set_user_attr("n_params", count_params(learn.model))
         lr = learn.lr_find(show=False).suggestion if cfg.lr == "auto" else cfg.lr
         learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct)
+        if reporter.pruned:
+            raise optuna.TrialPruned(reporter.pruned)
         trial.set_user_attr("latency_ms", latency_ms(learn))
         return float(learn.history[-1][self.spec.metric])
 

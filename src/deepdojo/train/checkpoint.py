@@ -27,7 +27,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from deepdojo.errors import CheckpointError
-from deepdojo.train.run_folder import atomic_write_bytes, write_json
+from deepdojo.train.run_folder import atomic_write_bytes, read_json_file, write_json
 
 FORMAT = "deepdojo-weights-1"
 
@@ -62,10 +62,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     side = sidecar_path(path)
     if not side.is_file():
         raise CheckpointError("checkpoint sidecar is missing", where=str(side), fix="re-save the checkpoint")
-    try:
-        return json.loads(side.read_text())
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"checkpoint sidecar is not valid JSON ({exc.msg})", where=str(side)) from None
+    return read_json_file(side, CheckpointError)
 
 
 def read_verified_tensors(path: str | Path, expected_sha256: str | None = None) -> dict[str, torch.Tensor]:

@@ -67,6 +67,8 @@ class EarlyStopping(Callback):
         if not self.learn.resume:
             self.monitor = Monitor(self.monitor.key, self.monitor.mode, self.monitor.min_delta)
             self.wait, self.best_state, self.stopped_epoch = 0, None, None
+        elif self.stopped_epoch is not None:  # restored from a run that had already stopped: it stays stopped
+            raise CancelFit()
 
     def after_epoch(self) -> None:
         value = self.learn.record.get(self.monitor.key)

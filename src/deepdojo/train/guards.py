@@ -35,8 +35,8 @@ class NanGuard(Callback):
     set ``check_every`` there if the step is short). A norm that
     overflows float32 (> 3.4e38) also stops the run: it only happens when training diverges. Then either stop with a clear error
     (``on_nonfinite="stop"``), or (``"rollback"``) continue from the newest good checkpoint with the
-    learning rate multiplied by ``lr_factor``, at most ``max_rollbacks`` times. Weights are never
-    updated from a bad step, and no checkpoint is deleted.
+    learning rate multiplied by ``lr_factor``, at most ``max_rollbacks`` times. With the default
+    ``check_every=1`` weights are never updated from a bad step; no checkpoint is ever deleted.
 
     Example:
         >>> guard = NanGuard(on_nonfinite="rollback", lr_factor=0.5)

@@ -169,13 +169,12 @@ class Learner(TransferMixin, ActivationsMixin):
             raise ConfigError("resume needs a run folder to read checkpoints from", where="resume",
                               fix="pass run_dir= to the Learner (vision.classifier: out= and name=)")
         lr = self._resolve_lr(lr)
-        steps_per_epoch = len(self.data.train)
-        total = epochs * steps_per_epoch
+        total = epochs * len(self.data.train)
         if callable(schedule):
             lr_at, mom_at = schedule, getattr(schedule, "momentum", None)  # a callable may carry its momentum
         else:
-            lr_at = schedules.make_schedule(schedule, lr, total, steps_per_epoch, warmup_pct)
-            mom_at = schedules.one_cycle_momentum(total) if schedule == "one_cycle" else None
+            lr_at = schedules.make_schedule(schedule, lr, total, warmup_pct)
+            mom_at = getattr(lr_at, "momentum", None)  # one-cycle cycles momentum opposite to its LR
         self.lr = lr
         from deepdojo.train.guards import RollbackRequest
 
@@ -268,7 +267,14 @@ class Learner(TransferMixin, ActivationsMixin):
         self.record["lr"] = self.opt.param_groups[-1]["lr"]
         self.record["seconds"] = round(time.perf_counter() - t0, 4)
         self.history.append(self.record)
-        self._event("after_epoch")
+        stop = None
+        for hook in self._hooks["after_epoch"]:  # all of them: the progress line and the epoch-end checkpoint
+            try:                                  # must not be skipped because early stopping spoke first
+                hook()
+            except CancelFit as exc:
+                stop = stop or exc
+        if stop is not None:
+            raise stop
 
     # ------------------------------------------------------- evaluation
     @torch.no_grad()

@@ -3,7 +3,8 @@
 The learning rate grows exponentially from ``start_lr`` to ``end_lr`` over at
 most ``num_it`` steps while the (smoothed, bias-corrected) loss is recorded;
 the test stops early once the loss diverges (4x its minimum, or non-finite).
-It trains a *copy* of the optimizer state (a fresh optimizer), and afterwards
+It trains with a fresh optimizer of the same kind (the Learner's own optimizer
+and its state are never touched), and afterwards
 restores the model's weights and buffers, every RNG and the loader's epoch, so
 the next training step is bit-identical to one taken without the test.
 
@@ -50,14 +51,11 @@ class LRFindResult:
         return {k: getattr(self, k) for k in ("suggestion", "chosen", "suggestions", "explanation", "diverged", "lrs", "losses")}
 
     def plot(self, path: str | Path | None = None):
-        """Loss vs learning rate (log x), one marker per rule; saved to ``path`` if given."""
-        import matplotlib
+        """Loss vs learning rate (log x), one marker per rule; saved to ``path`` (atomically) if given."""
+        from deepdojo.report.plots import fig_to_png, subplots
+        from deepdojo.train.run_folder import atomic_write_bytes
 
-        if path is not None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = subplots(figsize=(6, 4))
         ax.plot(self.lrs, self.losses, color="#1f77b4")
         ax.set_xscale("log")
         ax.set_xlabel("learning rate (log scale)")
@@ -71,8 +69,7 @@ class LRFindResult:
         ax.set_title("LR finder")
         fig.tight_layout()
         if path is not None:
-            fig.savefig(path, dpi=100)
-            plt.close(fig)
+            atomic_write_bytes(Path(path), fig_to_png(fig))
         return fig
 
     def show(self) -> None:
@@ -81,9 +78,11 @@ class LRFindResult:
         from deepdojo.train.progress import in_notebook
 
         if in_notebook():
-            from IPython.display import display
+            from IPython.display import Image, display
 
-            display(self.plot())
+            from deepdojo.report.plots import fig_to_png
+
+            display(Image(data=fig_to_png(self.plot())))  # PNG bytes: shown whatever the notebook's backend
 
 
 def lr_find(learn, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100, beta: float = 0.98,

@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from deepdojo.errors import DataError
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` so that ``path`` holds either the old or the new content, never a mix."""
@@ -55,6 +57,19 @@ def fsync_dir(folder: Path) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_jsonable) + "\n").encode())
+
+
+def read_json_file(path: str | Path, error: type = DataError) -> Any:
+    """Parse a JSON file of a run folder; a missing, unreadable or broken one is ``error`` naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error("file is missing", where=str(path), fix="pass a run folder made by 'deepdojo train'") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise error(f"cannot read this JSON file ({reason})", where=str(path),
+                    fix="restore it, or rerun training to rewrite it") from None
 
 
 def _jsonable(obj: Any) -> Any:
@@ -98,7 +113,7 @@ class RunFolder:
         return self.path / name
 
     def read_json(self, name: str) -> Any:
-        return json.loads((self.path / name).read_text())
+        return read_json_file(self.path / name)
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one epoch's record to ``metrics.jsonl`` and ``metrics.csv``."""

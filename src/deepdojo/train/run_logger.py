@@ -77,7 +77,8 @@ class RunLogger(Callback):
         learn.run.write_json("summary.json", summary)
         self.t0 = None
         if self.writer is not None:
-            self.writer.flush()
+            self.writer.close()  # a writer holds a file and a thread: one per fit, closed with it
+            self.writer = None
 
 
 class SaveCheckpoints(Callback):

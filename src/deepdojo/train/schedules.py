@@ -36,6 +36,11 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     return lambda step: lr * gamma ** (step // step_size)
 
 
+def multistep(lr: float, milestones: tuple[int, ...], gamma: float = 0.1) -> Schedule:
+    """``lr * gamma ** (number of milestones passed)``: drops at the given steps."""
+    return lambda step: lr * gamma ** sum(step >= m for m in milestones)
+
+
 def exponential(lr: float, gamma: float, steps_per_decay: int = 1) -> Schedule:
     """``lr * gamma ** (step / steps_per_decay)``: smooth exponential decay."""
     return lambda step: lr * gamma ** (step / steps_per_decay)
@@ -87,23 +92,26 @@ def one_cycle_momentum(total_steps: int, pct_start: float = 0.25, high: float = 
 SCHEDULES = ("constant", "one_cycle", "cosine", "step", "exponential")
 
 
-def make_schedule(name: str, lr: float, total_steps: int, steps_per_epoch: int, warmup_pct: float = 0.0) -> Schedule:
+def make_schedule(name: str, lr: float, total_steps: int, warmup_pct: float = 0.0) -> Schedule:
     """A schedule by name for a run of ``total_steps`` (used by ``fit`` and the CLI).
 
     ``step`` drops by 10x at 50% and 75% of training; ``exponential`` decays to
     1% by the end; ``warmup_pct`` of the steps warm up linearly first.
+    ``one_cycle`` also carries ``.momentum`` (``step -> momentum``), in phase with its LR after warmup.
     """
     warm = int(total_steps * warmup_pct)
     rest = max(total_steps - warm, 1)
     if name == "constant":
         sched = constant(lr)
     elif name == "one_cycle":
-        sched = one_cycle(lr, rest)
+        sched, mom = one_cycle(lr, rest), one_cycle_momentum(rest)
+        out = with_warmup(sched, warm)
+        out.momentum = lambda step: mom(max(step - warm, 0))  # held high during warmup
+        return out
     elif name == "cosine":
         sched = cosine(lr, rest)
     elif name == "step":
-        milestones = (rest // 2, rest * 3 // 4)
-        sched = lambda step: lr * 0.1 ** sum(step >= m for m in milestones)  # noqa: E731
+        sched = multistep(lr, (rest // 2, rest * 3 // 4))
     elif name == "exponential":
         sched = exponential(lr, gamma=0.01, steps_per_decay=rest)
     else:

@@ -245,7 +245,11 @@ def hub_model(spec: str, num_classes: int, in_channels: int = 3, pretrained: boo
         if lib == "timm":
             import timm
 
-            return timm.create_model(name, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels)
+            try:
+                return timm.create_model(name, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels)
+            except RuntimeError as exc:  # timm's "Unknown model"
+                raise ConfigError(f"timm cannot build {name!r}: {str(exc).splitlines()[0]}", where=where,
+                                  fix="check the name with timm.list_models()") from None
         if lib == "torchvision":
             import torchvision
         else:
@@ -257,7 +261,11 @@ def hub_model(spec: str, num_classes: int, in_channels: int = 3, pretrained: boo
     if in_channels != 3:
         raise ConfigError(f"torchvision weights expect 3 input channels, the data has {in_channels}",
                           where=where, fix="use timm:NAME (it adapts the stem) or RGB images")
-    model = torchvision.models.get_model(name, weights="DEFAULT" if pretrained else None)
+    try:
+        model = torchvision.models.get_model(name, weights="DEFAULT" if pretrained else None)
+    except ValueError as exc:  # torchvision's "Unknown model"
+        raise ConfigError(f"torchvision cannot build {name!r}: {str(exc).splitlines()[0]}", where=where,
+                          fix="check the name with torchvision.models.list_models()") from None
     return replace_head(model, num_classes)
 
 
