@@ -221,13 +221,7 @@ class Learner(TransferMixin, ActivationsMixin):
                         if move:
                             xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
                         self.xb, self.yb = xb, yb
-                        lr = lr_at(self.step) * self.lr_factor
-                        for g, s in zip(opt.param_groups, scales):
-                            g["lr"] = lr * s
-                        if mkey:
-                            m = mom_at(self.step)
-                            for g in opt.param_groups:
-                                g[mkey] = (m, g[mkey][1]) if mkey == "betas" else m
+                        self._set_hparams(lr_at(self.step) * self.lr_factor, scales, mkey, mom_at)
                         try:
                             self._event("before_batch")
                             with self._autocast():
@@ -252,6 +246,16 @@ class Learner(TransferMixin, ActivationsMixin):
             pass
         finally:
             self._event("after_fit")
+
+    def _set_hparams(self, lr: float, scales: list[float], mkey: str | None, mom_at: Callable | None) -> None:
+        """This step's LR for every group (times its ``lr_scale``) and, for one-cycle, its momentum."""
+        groups = self.opt.param_groups
+        for g, s in zip(groups, scales):
+            g["lr"] = lr * s
+        if mkey:
+            m = mom_at(self.step)
+            for g in groups:
+                g[mkey] = (m, g[mkey][1]) if mkey == "betas" else m  # Adam: beta1 is the momentum
 
     def _end_epoch(self, losses: list, sizes: list, t0: float) -> None:
         """One host read for the epoch's training loss, then validation and the epoch record."""
