@@ -171,7 +171,7 @@ def test_tensor_data_without_valid_split():
     assert "valid_loss" not in learn.history[0] and learn.history[0]["train_loss"] > 0
 
 
-def test_nan_guard_names_the_bad_gradient_and_reports_norm_overflow():
+def test_nan_guard_names_the_bad_gradient_and_lets_large_finite_ones_pass():
     def spoil(value):
         class Spoil(Callback):
             order = -20  # after backward, before the guard
@@ -184,9 +184,10 @@ def test_nan_guard_names_the_bad_gradient_and_reports_norm_overflow():
 
     with pytest.raises(TrainingError, match=r"gradient of 2\.bias became non-finite at epoch 0, batch 1"):
         learner([spoil(float("inf"))]).fit(1, 1e-2)
-    # finite entries whose norm overflows float32: divergence, stopped and said so
-    with pytest.raises(TrainingError, match="gradient norm overflowed"):
-        learner([spoil(1e30)]).fit(1, 1e-2)
+    # huge but finite gradients are not NaN/Inf: the guard lets them through (AdamW normalizes the step)
+    learn = learner([spoil(1e30)])
+    learn.fit(1, 1e-2)
+    assert learn.step == len(learn.data.train) and all(torch.isfinite(p).all() for p in learn.model.parameters())
 
 
 def test_every_after_epoch_hook_runs_on_the_epoch_early_stopping_ends():
