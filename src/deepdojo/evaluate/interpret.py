@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import torch
 
 from deepdojo.errors import DataError
 from deepdojo.metrics.classification import confusion_counts
+from deepdojo.train.run_folder import atomic_write_bytes
 
 DEFAULT_TAGS = ("blurry", "mislabeled", "other")
 BASE_COLUMNS = ("index", "id", "actual", "predicted", "probability")
@@ -96,13 +98,15 @@ class Interpretation:
     def export_errors(self, path: str | Path, tags: tuple[str, ...] = DEFAULT_TAGS) -> Path:
         """Write every misclassified example (highest loss first) with empty tag columns to fill in."""
         path = Path(path)
-        wrong = [int(i) for i in self.losses.argsort(descending=True) if self.preds[i] != self.targets[i]]
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow([*BASE_COLUMNS, *tags, "notes"])
-            for i in wrong:
-                r = self.row(i)
-                w.writerow([r["index"], r["id"], r["actual"], r["predicted"], f"{r['probability']:.4f}", *[""] * len(tags), ""])
+        order = self.losses.argsort(descending=True)
+        wrong = order[(self.preds != self.targets)[order]].tolist()  # misclassified, highest loss first
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf)
+        w.writerow([*BASE_COLUMNS, *tags, "notes"])
+        for i in wrong:
+            r = self.row(i)
+            w.writerow([r["index"], r["id"], r["actual"], r["predicted"], f"{r['probability']:.4f}", *[""] * len(tags), ""])
+        atomic_write_bytes(path, buf.getvalue().encode())  # the user edits this file: never leave half of it
         return path
 
     def summary(self, k: int = 9) -> dict[str, Any]:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Iterable
 
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from deepdojo.errors import ConfigError
+from deepdojo.train.run_folder import atomic_write_bytes
 
 
 class FeatureHooks:
@@ -119,6 +121,7 @@ def plot_activations(act: torch.Tensor, path: str | Path, title: str = "", max_c
             ax.set_title(str(i), fontsize=7)
     fig.suptitle(f"{title}: {n} of {act.shape[0]} channels")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    atomic_write_bytes(path, buf.getvalue())  # creates the folder; never a half-written PNG
     return path
