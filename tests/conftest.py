@@ -17,8 +17,9 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 
 def pytest_configure(config):
-    """One torch thread per test process: with pytest-xdist's workers on a 2-core machine,
-    more threads than cores make OpenMP spin and slow training down by an order of magnitude."""
+    """One torch thread per test process, for the whole suite (no per-folder fixtures needed): with
+    pytest-xdist's workers on a 2-core machine, more threads than cores make OpenMP spin and slow
+    tiny models down by an order of magnitude."""
     import torch
 
     torch.set_num_threads(1)

@@ -34,15 +34,6 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPDOJO_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core machine: one intra-op thread is several times faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def write_config(path: Path, **extra) -> Path:
     """A real run: digits (light augmentation), an MLP with dropout and BatchNorm, one-cycle schedule."""
     cfg = {"data": "builtin:digits", "arch": "mlp", "epochs": 3, "lr": 0.01, "batch_size": 64, "seed": 0,

@@ -18,15 +18,6 @@ NAMES = [n for n in list_models() if model_kind(n) in KNOWN_KINDS]
 K = 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread; on a shared 2-core box, two threads contend badly."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_shape(name):
     assert example_model(name, K)(example_batch(name)).shape == (8, K)

@@ -27,10 +27,6 @@ XOR = dict(epochs=1, arch="mlp", lr=0.05)
 @pytest.fixture(autouse=True)
 def _cache_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPDOJO_CACHE", str(tmp_path / "cache"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on shared cores: extra threads only spin
-    yield
-    torch.set_num_threads(threads)
 
 
 def _load(result):

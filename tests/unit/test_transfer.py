@@ -17,8 +17,6 @@ from deepdojo.models import create_model, list_models, model_kind
 from deepdojo.models.examples import example_model
 from deepdojo.train.transfer import hub_model, layer_groups, load_pretrained, slice_scales
 
-torch.set_num_threads(1)
-
 
 def tiny_resnet(num_classes=3, seed=0):
     torch.manual_seed(seed)
