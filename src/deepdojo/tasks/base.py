@@ -70,6 +70,14 @@ class Task:
         """How many outputs the model's head needs for ``data``."""
         raise NotImplementedError(f"{type(self).__name__}.output_size")
 
+    def default_arch(self, data) -> str | None:
+        """The registered model used when ``arch="auto"``; None: chosen from the input shape."""
+        return None
+
+    def model_kwargs(self, data) -> dict[str, Any]:
+        """Keyword arguments the model builder needs from the data (anchors, vocabulary size ...)."""
+        return {}
+
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean loss of a batch (a scalar tensor)."""
         raise NotImplementedError(f"{type(self).__name__}.loss")
