@@ -7,11 +7,11 @@ from deepdojo.metrics.dense import CRPS, Dice, IoU
 from deepdojo.metrics.multilabel import HammingLoss, MultiLabelAP, MultiLabelF1
 from deepdojo.metrics.sequence import BitsPerToken, Perplexity, TokenAccuracy, TokenNLL
 from deepdojo.metrics.streaming import (
-    MAE, R2, RMSE, Accuracy, ErrorRate, Metric, TopKAccuracy, default_metrics, make_metric, metric_names,
+    MAE, R2, RMSE, Accuracy, ErrorRate, Metric, TopKAccuracy, make_metric, metric_names,
 )
 
 __all__ = [
     "BitsPerToken", "CRPS", "F1", "MAE", "R2", "RMSE", "Accuracy", "ConfusionMatrix", "Dice", "ErrorRate", "ExpectedCalibrationError",
     "HammingLoss", "IoU", "Metric", "MultiLabelAP", "MultiLabelF1", "PerClassAccuracy", "Precision", "Recall", "Perplexity", "TokenAccuracy", "TokenNLL", "TopKAccuracy",
-    "WeightedError", "default_metrics", "make_metric", "metric_names",
+    "WeightedError", "make_metric", "metric_names",
 ]

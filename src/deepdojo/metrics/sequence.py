@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 import torch.nn.functional as F
 
 from deepdojo.metrics.streaming import Metric

@@ -179,8 +179,3 @@ def make_metric(spec: str | Metric) -> Metric:
     close = difflib.get_close_matches(spec, list(registry), n=1)
     fix = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(sorted(registry))}"
     raise ConfigError(f"unknown metric {spec!r}", where="metrics", fix=fix)
-
-
-def default_metrics(task: str) -> list[str]:
-    """What a run reports when no metrics are named."""
-    return ["accuracy", "error_rate"] if task == "classification" else ["mae", "rmse", "r2"]

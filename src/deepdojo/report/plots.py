@@ -7,21 +7,7 @@ no figure is left registered to leak.
 
 from __future__ import annotations
 
-import io
-
-from matplotlib.figure import Figure
-
-
-def subplots(nrows: int = 1, ncols: int = 1, figsize=(6, 4), squeeze: bool = True):
-    """``(figure, axes)`` like ``pyplot.subplots``, without pyplot's global state."""
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
-
-
-def fig_to_png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
+from deepdojo.figures import fig_to_png, subplots  # noqa: F401 (re-exported)
 
 
 def curves_png(history: list[dict]) -> bytes | None:

@@ -343,29 +343,19 @@ class Learner(TransferMixin, ActivationsMixin):
         self.model.train(was_training)
         return torch.cat(preds).cpu(), torch.cat(targets).cpu()
 
-    @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Predict a batch ``(B, ...)`` or one sample of ``data.input_shape``.
 
         Raw inputs (uint8 images, unscaled features) are preprocessed exactly as
-        the validation data was. Classification returns probabilities ``(B, K)``.
+        the validation data was; the task decodes the outputs (classification:
+        probabilities ``(B, K)``).
         """
-        from deepdojo.data.transforms import transform_from_json
+        from deepdojo.train.inference import predict_batch
 
         x = torch.as_tensor(x)
         single = self.data.input_shape is not None and x.dim() == len(self.data.input_shape)
-        if single:
-            x = x.unsqueeze(0)
-        tf = transform_from_json(self.data.info.get("transform"))
-        x = x.to(self.device)
-        if tf is not None:
-            x, _ = tf(x, None, None)
-        was_training = self.model.training
-        self.model.eval()
-        with self._autocast():
-            out = self.model(x.float() if not x.is_floating_point() else x).float()
-        self.model.train(was_training)
-        out = self.task.decode(out)
+        out = predict_batch(self.model, x.unsqueeze(0) if single else x, self.data.info.get("transform"), self.task,
+                            self.device, self._autocast())
         return out[0] if single else out
 
     # ------------------------------------------------------- LR finder, save/load
@@ -410,7 +400,8 @@ class Learner(TransferMixin, ActivationsMixin):
             "task_state": self.task.state(),
             "classes": self.data.classes,
             "input_shape": list(self.data.input_shape) if self.data.input_shape else None,
-            "transform": self.data.info.get("transform"),
+            "transform": None,
+            **self.data.info.for_checkpoint(),  # every preprocessing step predict needs
             "epoch": self.epoch,
         }
         meta.update(self.model_spec)

@@ -52,8 +52,8 @@ class LRFindResult:
 
     def plot(self, path: str | Path | None = None):
         """Loss vs learning rate (log x), one marker per rule; saved to ``path`` (atomically) if given."""
-        from deepdojo.report.plots import fig_to_png, subplots
-        from deepdojo.train.run_folder import atomic_write_bytes
+        from deepdojo.figures import fig_to_png, subplots
+        from deepdojo.io import atomic_write_bytes
 
         fig, ax = subplots(figsize=(6, 4))
         ax.plot(self.lrs, self.losses, color="#1f77b4")
@@ -80,7 +80,7 @@ class LRFindResult:
         if in_notebook():
             from IPython.display import Image, display
 
-            from deepdojo.report.plots import fig_to_png
+            from deepdojo.figures import fig_to_png
 
             display(Image(data=fig_to_png(self.plot())))  # PNG bytes: shown whatever the notebook's backend
 
