@@ -51,6 +51,7 @@ class TrainConfig:
     warmup_pct: float = 0.0
     valid_pct: float = 0.2
     test_pct: float = 0.0  # a sealed test slice of built-ins / single-folder image sets (see `deepdojo evaluate`)
+    train_dev_pct: float = 0.0  # a train-dev slice of train: the diagnosis separates variance from data mismatch
     augment: Literal["auto", "none", "light", "default"] = "auto"
     bf16: bool = False
     deterministic: bool = False
@@ -72,6 +73,7 @@ class TrainConfig:
             ("momentum", self.momentum is None or 0 <= self.momentum < 1, "in [0, 1)"),
             ("warmup_pct", pct(self.warmup_pct), "in [0, 1)"),
             ("valid_pct", pct(self.valid_pct), "in [0, 1)"),
+            ("train_dev_pct", pct(self.train_dev_pct), "in [0, 1)"),
             ("test_pct", pct(self.test_pct) and self.valid_pct + self.test_pct < 1, "in [0, 1) with valid_pct + test_pct < 1"),
             ("size", self.size is None or self.size >= 1, "at least 1"),
             ("checkpoint_every", self.checkpoint_every is None or self.checkpoint_every >= 1, "at least 1 (or unset)"),

@@ -38,6 +38,8 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, dest="weight_decay")
     p.add_argument("--valid-pct", type=float, dest="valid_pct")
     p.add_argument("--test-pct", type=float, dest="test_pct", help="hold out a sealed test slice (built-ins, one folder)")
+    p.add_argument("--train-dev-pct", type=float, dest="train_dev_pct",
+                   help="hold out this share of train as a train-dev split (diagnosis: variance vs data mismatch)")
     p.add_argument("--augment", choices=["auto", "none", "light", "default"])
     p.add_argument("--skip-bad", action="store_true", dest="skip_bad",
                    help="train on the good items; list the bad ones in the run folder's skipped.json")
@@ -46,7 +48,7 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
 
 
 FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
-               "weight_decay", "valid_pct", "test_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
+               "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
                "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds")
 
 

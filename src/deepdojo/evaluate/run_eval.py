@@ -25,7 +25,7 @@ from deepdojo.errors import CheckpointError, ConfigError, DataError
 from deepdojo.evaluate.vault import TestVault
 from deepdojo.io import read_json_file
 
-SPLITS = ("train", "valid", "test")
+SPLITS = ("train", "valid", "test", "train_dev")
 
 
 def load_run_data(run_dir: str | Path) -> Data:
@@ -45,6 +45,8 @@ def load_run_data(run_dir: str | Path) -> Data:
                             test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
                             skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False))
+    if cfg.get("train_dev_pct"):
+        data.carve_train_dev(cfg["train_dev_pct"], cfg.get("seed", 0))
     check_split(run_dir, data)
     return data
 
