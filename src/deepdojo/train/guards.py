@@ -97,6 +97,8 @@ class NanGuard(Callback):
 class GradientClip(Callback):
     """Clip gradients after backward: by global norm (``max_norm``) or elementwise (``max_value``)."""
 
+    in_lr_find = True  # the LR finder must measure the step training will take
+
     def __init__(self, max_norm: float | None = None, max_value: float | None = None):
         if max_norm is None and max_value is None:
             raise ValueError("give max_norm or max_value")

@@ -134,6 +134,7 @@ class Learner(TransferMixin, ActivationsMixin):
         self.lr_find_result = None
         self._lr_find_key: tuple | None = None
         self.fits_started = 0  # counts fits, so an LR finder result is known to be stale after training
+        self.finding_lr = False  # True while lr_find drives the loop
 
     # ----------------------------------------------------------------- setup
     def param_groups(self) -> list | Iterable:
@@ -312,6 +313,8 @@ class Learner(TransferMixin, ActivationsMixin):
 
     def _end_epoch(self, losses: list, sizes: list, t0: float) -> None:
         """One host read for the epoch's training loss, then validation and the epoch record."""
+        if self.finding_lr:  # the LR range test runs through this loop: no validation, no record
+            return
         train_loss = float("nan")
         if losses:
             w = torch.tensor(sizes, dtype=torch.float32, device=losses[0].device)
