@@ -88,7 +88,8 @@ class LRFindResult:
 def lr_find(learn, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100, beta: float = 0.98,
             stop_div: bool = True) -> LRFindResult:
     """Run the range test on ``learn`` and restore it afterwards (see module docstring)."""
-    model, loader = learn.model, learn.data.train
+    model, loader = learn.model, learn._train_loader()  # [distributed] this rank's part of each global batch
+    step_module, dist = learn._train_module(), learn.dist  # DDP-wrapped / compiled when the Learner is
     saved_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     saved_rng, was_training = rng_state(), model.training
     saved_epoch = getattr(loader, "epoch", None)
@@ -102,18 +103,21 @@ def lr_find(learn, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 1
         while it < num_it and not diverged:
             if hasattr(loader, "set_epoch"):
                 loader.set_epoch(epoch)
-            for xb, yb in loader:
+            for b, (xb, yb) in enumerate(loader):
                 if not isinstance(loader, TensorLoader):
                     xb, yb = xb.to(learn.device), yb.to(learn.device)
                 lr = start_lr * mult**it
                 for g, s in zip(opt.param_groups, scales):
                     g["lr"] = lr * s
                 with learn._autocast():
-                    loss = learn.loss_fn(model(xb), yb)
-                loss.backward()
+                    loss = learn.loss_fn(step_module(xb), yb)
+                (loss if dist is None else loss * dist.loss_weight(loader, b)).backward()
                 opt.step()
                 opt.zero_grad(set_to_none=True)
-                value = loss.item()  # the test needs each loss: one host read per step
+                if dist is None:
+                    value = loss.item()  # the test needs each loss: one host read per step
+                else:  # [distributed] the global batch's loss, the same on every rank: the same suggestion
+                    value = dist.mean_loss(loss, dist.local_size(loader, b, len(yb)))
                 raw_avg = beta * raw_avg + (1 - beta) * value
                 smooth = raw_avg / (1 - beta ** (it + 1))
                 if not math.isfinite(smooth) or (stop_div and it > 0 and smooth > 4 * best):
