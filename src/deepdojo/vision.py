@@ -113,16 +113,23 @@ def classifier(
             spec.update(arch=built, model_kwargs={})
     run_dir = None
     if out is not None:
-        if cfg.resume and not (name or cfg.name):
-            run_dir = RunFolder.latest(out).path
-        else:
-            run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
-        if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
-            write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
+        def make_run_dir() -> Path:
+            if cfg.resume and not (name or cfg.name):
+                path = RunFolder.latest(out).path
+            else:
+                path = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
+            if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
+                write_json(path / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
+            return path
+
+        from deepdojo.train.distributed import main_decides
+
+        run_dir = main_decides(make_run_dir, cfg.device, cfg.strategy)  # [distributed] rank 0 names it, once
     learn = Learner(
         model, data, metrics=metrics, callbacks=callbacks, opt=cfg.opt, lr=cfg.lr if cfg.lr != "auto" else 1e-3,
         weight_decay=cfg.weight_decay, momentum=cfg.momentum, seed=cfg.seed, deterministic=cfg.deterministic,
         device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress,
+        strategy=cfg.strategy, channels_last=cfg.channels_last, compile=cfg.compile,
     )
     learn.config = {**cfg.to_dict(), "arch": arch_name}
     saver = learn.callback(TrainingCheckpoints)

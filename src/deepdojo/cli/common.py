@@ -45,7 +45,8 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
 
 FLAG_FIELDS = ("data", "arch", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
                "weight_decay", "valid_pct", "test_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
-               "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds")
+               "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "nproc", "strategy",
+               "channels_last", "compile")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -326,6 +326,21 @@ def setup(device: torch.device, strategy: str = "ddp", timeout_s: float | None =
                        strategy=strategy)
 
 
+def main_decides(decide, device: torch.device | str = "cpu", strategy: str = "ddp"):
+    """``decide()`` run on rank 0 only and its (picklable) answer given to every rank; in one process just
+    ``decide()``. For choices with side effects that must happen once: creating the run folder.
+
+    >>> main_decides(lambda: "runs/cnn-1")
+    'runs/cnn-1'
+    """
+    from deepdojo.train.reproducibility import resolve_device
+
+    ctx = setup(resolve_device(device), strategy)
+    if ctx is None:
+        return decide()
+    return ctx.broadcast_object(decide() if ctx.main else None)
+
+
 def shard_fsdp(model: nn.Module) -> nn.Module:
     """FSDP2: ``fully_shard`` each direct child that holds parameters, then the root (in place)."""
     from torch.distributed.fsdp import fully_shard

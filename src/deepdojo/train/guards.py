@@ -100,7 +100,7 @@ class NanGuard(Callback):
         if learn.dist is not None:  # every rank sees any rank's bad value (NCCL: queued on the stream, no sync)
             learn.dist.all_reduce(self._found, "max")
         new = (self._found > 0) & (self._first < 0)
-        torch.where(new, learn.step, self._first, out=self._first)
+        self._first.masked_fill_(new, learn.step)  # a fill kernel with the step as its argument: no copy, no sync
         torch.where(new, loss.float().reshape(1), self._first_loss, out=self._first_loss)
         if (learn.step + 1) % self._every == 0:
             self.flush()

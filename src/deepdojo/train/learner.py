@@ -410,10 +410,11 @@ class Learner(TransferMixin, ActivationsMixin):
         from deepdojo.train.lr_find import lr_find
 
         self.lr_find_result = lr_find(self, start_lr=start_lr, end_lr=end_lr, num_it=num_it)
-        if self.run is not None:
+        main = self.dist is None or self.dist.main  # [distributed] every rank has the same result; rank 0 writes
+        if self.run is not None and main:
             self.lr_find_result.plot(self.run.path / "lr_find.png")
             self.run.write_json("lr_find.json", self.lr_find_result.to_json())
-        if show:
+        if show and main:
             self.lr_find_result.show()
         return self.lr_find_result
 

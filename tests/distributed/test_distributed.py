@@ -1,0 +1,106 @@
+"""Distributed data-parallel training with real processes (gloo on 127.0.0.1), as torchrun runs them.
+
+Oracle: the same training in one process with the global batch (2 x the per-rank batch). Each
+test starts 2 worker processes (dist_worker.py), so the file is the slow part of the suite's
+distributed story; the whole-CLI run through torchrun is behind DEEPDOJO_LONG_TESTS=1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+HERE = Path(__file__).parent
+SRC = str(HERE.parent.parent / "src")
+LONG = os.environ.get("DEEPDOJO_LONG_TESTS") == "1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env_for(rank: int | None, world: int, port: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1",
+           "DEEPDOJO_DIST_TIMEOUT": "60"}
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(k, None)
+    if rank is not None:
+        env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port))
+    return env
+
+
+def run_ranks(scenario: str, out: Path, world: int = 2, timeout: float = 120) -> tuple[list, list]:
+    """Start ``world`` worker processes; returns (per-rank results or None, per-rank (code, stderr))."""
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    procs = [subprocess.Popen([sys.executable, str(HERE / "dist_worker.py"), scenario, str(out)],
+                              env=env_for(r, world, port), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in range(world)]
+    outcomes = []
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            pytest.fail(f"{scenario}: a rank hung for {timeout}s")
+        outcomes.append((p.returncode, err))
+    results = [torch.load(out / f"rank{r}.pt", weights_only=False) if (out / f"rank{r}.pt").exists() else None
+               for r in range(world)]
+    return results, outcomes
+
+
+def oracle(scenario: str, out: Path) -> dict:
+    """The same function in one process (no WORLD_SIZE): the single-process answer."""
+    out.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, str(HERE / "dist_worker.py"), scenario, str(out)], env=env_for(None, 1, 0),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return torch.load(out / "rank0.pt", weights_only=False)
+
+
+def test_two_processes_reproduce_one_with_the_same_global_batch(tmp_path):
+    """Weights, losses and metrics of 2 gloo processes (per-rank batch 4, an uneven 17-row epoch whose
+    last global batch has a single row) equal one process with batch 8 -- through an LR finder, a
+    stop after step 3 and a resume from rank 0's checkpoint. Rank 1 writes nothing in the run folder."""
+    results, outcomes = run_ranks("parity", tmp_path / "ddp")
+    for code, err in outcomes:
+        assert code == 0, err[-3000:]
+    one = oracle("parity", tmp_path / "single")
+    r0, r1 = results
+    assert r0["stopped_at"] == r1["stopped_at"] == one["stopped_at"] == 3
+    for name, w in one["weights"].items():
+        torch.testing.assert_close(r0["weights"][name], w, rtol=1e-5, atol=1e-6)
+        assert torch.equal(r0["weights"][name], r1["weights"][name])  # DDP keeps the ranks identical
+    def strip(h):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in h]
+
+    assert strip(r0["history"]) == strip(r1["history"])  # all-reduced: one record (and early stopping) everywhere
+    assert len(r0["history"]) == len(one["history"]) == 2
+    for got, want in zip(r0["history"], one["history"]):
+        for key in ("train_loss", "valid_loss", "accuracy", "f1_macro"):
+            assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), key
+    assert r0["suggestion"] == r1["suggestion"] == pytest.approx(one["suggestion"], rel=1e-4)
+    assert r1["writes"] == []  # only rank 0 writes the run folder
+    assert (tmp_path / "ddp" / "run" / "summary.json").is_file()
+    assert "different number of batches on each rank" in r0["uneven"] and "different number" in r1["uneven"]
+
+
+def test_a_killed_rank_ends_the_others_with_a_clear_error(tmp_path):
+    t0 = time.monotonic()
+    results, outcomes = run_ranks("killed", tmp_path, timeout=90)
+    assert outcomes[1][0] == -9  # rank 1 killed itself
+    assert outcomes[0][0] == 0 and results[0] is not None, outcomes[0][1][-2000:]
+    error = results[0]["error"]
+    assert error and "another training process died or stopped responding" in error and "--resume" in error
+    assert time.monotonic() - t0 < 60
