@@ -87,6 +87,9 @@ def parity(out: Path, world: int) -> dict:
     second.fit(2, 0.1, schedule="one_cycle", resume=True)
     result = {"weights": {k: v.clone() for k, v in second.model.state_dict().items()}, "history": second.history,
               "suggestion": suggestion, "stopped_at": first.step, "writes": audit.events if audit else None}
+    fsdp = make_learner(batch, strategy="fsdp")  # FSDP2 (fully_shard) in the same process group
+    fsdp.fit(1, 0.1)
+    result["fsdp_weights"] = fsdp.dist.full_state_dict(fsdp.model) if fsdp.dist else fsdp.model.state_dict()
     if world > 1:  # a user's own loaders with a different number of batches per rank: an error, not a hang
         xb = torch.zeros(4, 5)
         batches = [(xb, torch.zeros(4, dtype=torch.long))] * (2 + second.dist.rank)

@@ -39,13 +39,19 @@ def env_for(rank: int | None, world: int, port: int) -> dict:
     return env
 
 
-def run_ranks(scenario: str, out: Path, world: int = 2, timeout: float = 120) -> tuple[list, list]:
-    """Start ``world`` worker processes; returns (per-rank results or None, per-rank (code, stderr))."""
+def run_ranks(scenario: str, out: Path, world: int = 2, timeout: float = 120,
+              single: Path | None = None) -> tuple[list, list]:
+    """Start ``world`` worker processes (and, with ``single``, the one-process oracle beside them, writing
+    there); returns (per-rank results or None, per-process (code, stderr)), the oracle last."""
     out.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    procs = [subprocess.Popen([sys.executable, str(HERE / "dist_worker.py"), scenario, str(out)],
-                              env=env_for(r, world, port), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for r in range(world)]
+    jobs = [(out, env_for(r, world, port)) for r in range(world)]
+    if single is not None:
+        single.mkdir(parents=True, exist_ok=True)
+        jobs.append((single, env_for(None, 1, 0)))
+    procs = [subprocess.Popen([sys.executable, str(HERE / "dist_worker.py"), scenario, str(folder)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for folder, env in jobs]
     outcomes = []
     for p in procs:
         try:
@@ -55,29 +61,20 @@ def run_ranks(scenario: str, out: Path, world: int = 2, timeout: float = 120) ->
                 q.kill()
             pytest.fail(f"{scenario}: a rank hung for {timeout}s")
         outcomes.append((p.returncode, err))
-    results = [torch.load(out / f"rank{r}.pt", weights_only=False) if (out / f"rank{r}.pt").exists() else None
-               for r in range(world)]
+    files = [out / f"rank{r}.pt" for r in range(world)] + ([single / "rank0.pt"] if single is not None else [])
+    results = [torch.load(f, weights_only=False) if f.exists() else None for f in files]
     return results, outcomes
-
-
-def oracle(scenario: str, out: Path) -> dict:
-    """The same function in one process (no WORLD_SIZE): the single-process answer."""
-    out.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, str(HERE / "dist_worker.py"), scenario, str(out)], env=env_for(None, 1, 0),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return torch.load(out / "rank0.pt", weights_only=False)
 
 
 def test_two_processes_reproduce_one_with_the_same_global_batch(tmp_path):
     """Weights, losses and metrics of 2 gloo processes (per-rank batch 4, an uneven 17-row epoch whose
     last global batch has a single row) equal one process with batch 8 -- through an LR finder, a
     stop after step 3 and a resume from rank 0's checkpoint. Rank 1 writes nothing in the run folder."""
-    results, outcomes = run_ranks("parity", tmp_path / "ddp")
+    # the oracle: the same function in one process (no WORLD_SIZE), run beside the two ranks
+    results, outcomes = run_ranks("parity", tmp_path / "ddp", single=tmp_path / "single")
     for code, err in outcomes:
         assert code == 0, err[-3000:]
-    one = oracle("parity", tmp_path / "single")
-    r0, r1 = results
+    r0, r1, one = results
     assert r0["stopped_at"] == r1["stopped_at"] == one["stopped_at"] == 3
     for name, w in one["weights"].items():
         torch.testing.assert_close(r0["weights"][name], w, rtol=1e-5, atol=1e-6)
@@ -90,6 +87,8 @@ def test_two_processes_reproduce_one_with_the_same_global_batch(tmp_path):
     for got, want in zip(r0["history"], one["history"]):
         for key in ("train_loss", "valid_loss", "accuracy", "f1_macro"):
             assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), key
+    for name, w in one["fsdp_weights"].items():  # FSDP2 shards reproduce one process too
+        torch.testing.assert_close(r0["fsdp_weights"][name], w, rtol=1e-5, atol=1e-6)
     assert r0["suggestion"] == r1["suggestion"] == pytest.approx(one["suggestion"], rel=1e-4)
     assert r1["writes"] == []  # only rank 0 writes the run folder
     assert (tmp_path / "ddp" / "run" / "summary.json").is_file()

@@ -91,7 +91,9 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
         learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
     else:
         learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
-    if learn.dist is not None and not learn.dist.main:  # [distributed] rank 0 evaluates and reports
+    from deepdojo.train.distributed import leave_for_evaluation
+
+    if not leave_for_evaluation(learn):  # [distributed] rank 0 evaluates and reports alone
         return {}
     finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
     report = write_report(learn.run.path)

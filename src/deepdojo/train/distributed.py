@@ -148,11 +148,12 @@ class DistContext:
         return view[1]
 
     def valid_view(self, loader):
-        """This rank's contiguous part of an evaluation loader (None when it has fewer rows than ranks:
-        then every rank evaluates everything and nothing is reduced)."""
+        """This rank's contiguous part of an evaluation loader. None -- every rank evaluates everything and
+        nothing is reduced -- when it has fewer rows than ranks, and under FSDP, whose forward pass is
+        itself a collective (every rank must run the same number of batches)."""
         from deepdojo.data.loaders import TensorLoader
 
-        if not isinstance(loader, TensorLoader) or loader.num_rows() < self.world:
+        if self.fsdp or not isinstance(loader, TensorLoader) or loader.num_rows() < self.world:
             return None
         return loader.rows_part(self.rank, self.world)
 
@@ -339,6 +340,30 @@ def main_decides(decide, device: torch.device | str = "cpu", strategy: str = "dd
     if ctx is None:
         return decide()
     return ctx.broadcast_object(decide() if ctx.main else None)
+
+
+def leave_for_evaluation(learn) -> bool:
+    """After ``fit``: True on rank 0, which then evaluates and reports alone (no more collectives);
+    False on the other ranks, which are done. Under FSDP the full weights are gathered first (a
+    collective on every rank) and rank 0 continues with an unsharded copy rebuilt from the registry."""
+    ctx = learn.dist
+    if ctx is None:
+        return True
+    if ctx.fsdp:
+        state = ctx.full_state_dict(learn.model)
+        if ctx.main:
+            from deepdojo.train.transfer import build_model
+
+            spec = getattr(learn, "model_spec", None)
+            if not spec:
+                raise ConfigError("FSDP: cannot rebuild an unsharded model for evaluation", where="strategy",
+                                  fix="evaluate the saved checkpoint with 'deepdojo evaluate RUN'")
+            model = build_model(spec["arch"], tuple(learn.data.input_shape), spec["num_classes"],
+                                **spec.get("model_kwargs", {}))
+            model.load_state_dict(state)
+            learn.model = model.to(learn.device)
+    learn.dist = None  # rank 0 evaluates on its own from here
+    return ctx.main
 
 
 def shard_fsdp(model: nn.Module) -> nn.Module:

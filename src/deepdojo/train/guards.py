@@ -83,6 +83,8 @@ class NanGuard(Callback):
             return
         loss = learn.loss.detach()
         grads = [p.grad for _, p in self.params if p.grad is not None] if self.check_grads else []
+        if learn.dist is not None and learn.dist.fsdp:  # FSDP2: each rank checks its shard; the flag is all-reduced
+            grads = [g.to_local() if hasattr(g, "to_local") else g for g in grads]
         if self._every == 1 and learn.dist is None:  # one process, read now: plain host reads (free on the CPU)
             if grads:
                 # GradScaler's fused kernel: one pass over every gradient, flags any NaN/Inf in _found; it also
