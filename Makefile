@@ -15,7 +15,7 @@ install: $(BIN)/python
 	$(PIP) -e .
 
 install-test: $(BIN)/python
-	$(PIP) -e ".[test,search]"
+	$(PIP) -e ".[test,search,export]"
 
 demo: install
 	$(BIN)/deepdojo quickstart --out demo

@@ -112,7 +112,7 @@ def export_module(module: nn.Module, x: torch.Tensor, fmt: str, path: str | Path
     dynamic = ({0: batch},)
     with torch.no_grad():
         program = torch.export.export(module, (x,), dynamic_shapes=dynamic, strict=False)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".tmp-{path.name}")  # same suffix: torch.export.save wants .pt2
     try:
         if fmt == "exported-program":
             torch.export.save(program, str(tmp))
@@ -203,6 +203,17 @@ class _OrtModule(nn.Module):
         return torch.from_numpy(out)
 
 
+class _ProgramModule(nn.Module):
+    """An ExportedProgram's module, traced in eval mode (its own ``.eval()`` is not supported: not a submodule)."""
+
+    def __init__(self, graph: nn.Module):
+        super().__init__()
+        object.__setattr__(self, "graph", graph)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.graph(x)
+
+
 def load_exported(path: str | Path) -> nn.Module:
     """The exported model at ``path`` (``.onnx`` via onnxruntime, ``.pt2`` via ``torch.export.load``) as a module."""
     path = Path(path)
@@ -211,7 +222,7 @@ def load_exported(path: str | Path) -> nn.Module:
     if path.suffix == ".onnx":
         return _OrtModule(path)
     if path.suffix == ".pt2":
-        return torch.export.load(str(path)).module()
+        return _ProgramModule(torch.export.load(str(path)).module())
     raise DataError("not an exported model (expected .onnx or .pt2)", where=str(path), fix="pass the file export wrote")
 
 
@@ -221,6 +232,8 @@ class ExportedModel(Predictor):
     @classmethod
     def load(cls, path: str | Path) -> "ExportedModel":
         path = Path(path)
+        if not path.is_file():
+            raise DataError("exported model not found", where=str(path), fix="run 'deepdojo export RUN' first")
         side = path.with_suffix(".json")
         try:
             meta = json.loads(side.read_text())
