@@ -16,15 +16,11 @@ Every registered model family exports to both formats (parity with eager PyTorch
 tested over the registry); :data:`CANNOT_EXPORT` lists any that cannot, with the reason.
 TorchScript is not offered: ``torch.jit.script`` is deprecated in this PyTorch.
 
-Example:
+Example (a run: ``export_run(run_dir, "onnx")``; any module: ``export_module``):
     >>> import tempfile
-    >>> from deepdojo import vision
-    >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(1, 0.05)
-    >>> path = export_run(learn.run.path, "exported-program")
-    >>> m = ExportedModel.load(path)
-    >>> m.predict_input("1.0,0.0")["prediction"] in ("0", "1")
-    True
+    >>> path = export_module(nn.Linear(3, 2), torch.zeros(2, 3), "exported-program", Path(tempfile.mkdtemp(), "m.pt2"))
+    >>> load_exported(path)(torch.ones(5, 3)).shape  # a dynamic batch: traced at 2, run at 5
+    torch.Size([5, 2])
 """
 
 from __future__ import annotations
@@ -107,6 +103,7 @@ def export_module(module: nn.Module, x: torch.Tensor, fmt: str, path: str | Path
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}", where="--format", fix=f"use one of {', '.join(FORMATS)}")
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     module = module.eval()
     batch = torch.export.Dim("batch", min=1, max=1 << 16)
     dynamic = ({0: batch},)

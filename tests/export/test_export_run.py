@@ -63,8 +63,9 @@ def test_cli_export_then_predict_from_the_exported_file(digits_run, tmp_path, ca
     run, raw = digits_run
     png = tmp_path / "x.png"
     Image.fromarray(raw[0, 0].numpy().astype(np.uint8), mode="L").save(png)
-    assert main(["export", str(run), "--format", "exported-program", "--out", str(tmp_path / "m.pt2"), "--json"]) == 0
+    assert main(["export", str(run), "--format", "exported-program", "--json"]) == 0
     exported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["model"]
+    assert exported == str(run / "export" / "model.pt2")  # the default place, created on demand
     assert main(["predict", exported, str(png), "--json"]) == 0
     from_file = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["predictions"][0]
     assert main(["predict", str(run), str(png), "--json"]) == 0
