@@ -103,3 +103,24 @@ def test_a_killed_rank_ends_the_others_with_a_clear_error(tmp_path):
     error = results[0]["error"]
     assert error and "another training process died or stopped responding" in error and "--resume" in error
     assert time.monotonic() - t0 < 60
+
+
+@pytest.mark.skipif(not LONG, reason="torchrun + 2 workers + a report: ~30 s; DEEPDOJO_LONG_TESTS=1")
+def test_cli_nproc_runs_torchrun_and_rank_0_reports(tmp_path):
+    import json
+
+    cmd = [sys.executable, "-m", "deepdojo", "train", "builtin:xor", "--nproc", "2", "--epochs", "2", "--lr", "0.05",
+           "--out", str(tmp_path), "--name", "r", "--json"]
+    done = subprocess.run(cmd, env=env_for(None, 1, 0), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summaries = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(summaries) == 1  # rank 0 alone prints
+    assert json.loads(summaries[0])["epochs"] == 2
+    run = tmp_path / "r"
+    assert json.loads((run / "config.json").read_text())["nproc"] == 2
+    assert (run / "report.html").is_file() and len((run / "metrics.jsonl").read_text().splitlines()) == 2
+    # resuming with another process count would change the global batch: refused, exit code 2
+    again = subprocess.run([*cmd[:5], "--epochs", "2", "--lr", "0.05", "--out", str(tmp_path), "--name", "r",
+                            "--resume"], env=env_for(None, 1, 0), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2, again.stderr[-2000:]
+    assert "other settings" in again.stderr and "config.nproc 2 -> 1" in again.stderr
