@@ -111,9 +111,38 @@ def killed(out: Path, world: int) -> dict:
     return {"error": None}
 
 
+class SlowAfter(Callback):
+    """From step ``at`` on: leave a marker file (the test then signals one rank) and slow each step down."""
+
+    def __init__(self, at: int, marker: Path):
+        self.at, self.marker = at, marker
+
+    def after_batch(self):
+        import time
+
+        if self.learn.step >= self.at:
+            self.marker.touch()
+            time.sleep(0.05)
+
+
+def sigterm(out: Path, world: int) -> dict:
+    from deepdojo.errors import TrainingInterrupted
+
+    learn = make_learner(PER_RANK_BATCH, run_dir=out / "run", callbacks=[SlowAfter(2, out / f"ready{learn_rank()}")])
+    try:
+        learn.fit(200, 0.1)
+    except TrainingInterrupted as exc:
+        return {"step": learn.step, "message": str(exc)}
+    return {"step": None}
+
+
+def learn_rank() -> str:
+    return os.environ.get("RANK", "0")
+
+
 if __name__ == "__main__":
     scenario, out = sys.argv[1], Path(sys.argv[2])
     world = int(os.environ.get("WORLD_SIZE", "1"))
     torch.set_num_threads(1)
-    result = {"parity": parity, "killed": killed}[scenario](out, world)
+    result = {"parity": parity, "killed": killed, "sigterm": sigterm}[scenario](out, world)
     torch.save(result, out / f"rank{os.environ.get('RANK', '0')}.pt")

@@ -124,3 +124,29 @@ def test_cli_nproc_runs_torchrun_and_rank_0_reports(tmp_path):
                             "--resume"], env=env_for(None, 1, 0), capture_output=True, text=True, timeout=300)
     assert again.returncode == 2, again.stderr[-2000:]
     assert "other settings" in again.stderr and "config.nproc 2 -> 1" in again.stderr
+
+
+@pytest.mark.skipif(not LONG, reason="another 2-process run: DEEPDOJO_LONG_TESTS=1")
+def test_sigterm_on_one_rank_stops_every_rank_at_the_same_step_with_a_checkpoint(tmp_path):
+    import signal
+
+    from deepdojo.train.state_files import list_states, read_state
+
+    tmp_path.mkdir(exist_ok=True)
+    port = free_port()
+    procs = [subprocess.Popen([sys.executable, str(HERE / "dist_worker.py"), "sigterm", str(tmp_path)],
+                              env=env_for(r, 2, port), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in range(2)]
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "ready1").exists():
+        assert time.monotonic() < deadline and procs[1].poll() is None, procs[1].communicate()[1][-2000:]
+        time.sleep(0.05)
+    procs[1].send_signal(signal.SIGTERM)  # one rank only, as a scheduler preempting a node might
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err[-2000:]
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2))
+    assert r0["step"] is not None and r0["step"] == r1["step"]
+    assert "SIGTERM" in r0["message"] and "--resume" in r0["message"]
+    newest = list_states(tmp_path / "run" / "checkpoints")[-1]
+    assert read_state(newest)[1]["step"] == r0["step"]

@@ -312,6 +312,9 @@ def setup(device: torch.device, strategy: str = "ddp", timeout_s: float | None =
         return None
     r, world, local = place
     if device.type == "cuda":
+        if local >= torch.cuda.device_count():
+            raise ConfigError(f"process {local} on this machine has no GPU of its own ({torch.cuda.device_count()} "
+                              "visible)", where="--nproc", fix="use at most one process per GPU, or --device cpu")
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
