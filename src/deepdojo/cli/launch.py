@@ -44,7 +44,9 @@ def launch(nproc: int, argv: list[str]) -> int:
         env = {**os.environ, STATUS_ENV: status}
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "deepdojo", *strip_nproc(argv)]
-        proc = subprocess.Popen(cmd, env=env)
+        # a session of its own: Ctrl-C in the terminal reaches this process alone, which passes it on once
+        # (torchrun then passes it to each worker once; a worker that got it twice would stop without a checkpoint)
+        proc = subprocess.Popen(cmd, env=env, start_new_session=True)
         got: list[int] = []
 
         def forward(signum, frame):
