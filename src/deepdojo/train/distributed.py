@@ -261,7 +261,7 @@ def reduced_accumulators(ctx: DistContext, losses: list[torch.Tensor], sizes: li
     num, den = ctx.all_reduce(t).tolist()
     if not den:
         return [], []
-    return [torch.tensor(num / den, dtype=torch.float32)], [int(round(den))]
+    return [torch.tensor(num / den, dtype=torch.float32)], [round(den)]
 
 
 def keep_accumulators(learn) -> None:
@@ -310,7 +310,7 @@ def setup(device: torch.device, strategy: str = "ddp", timeout_s: float | None =
     place = world_from_env()
     if place is None:
         return None
-    r, world, local = place
+    _, world, local = place
     if device.type == "cuda":
         if local >= torch.cuda.device_count():
             raise ConfigError(f"process {local} on this machine has no GPU of its own ({torch.cuda.device_count()} "
