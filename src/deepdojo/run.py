@@ -38,6 +38,7 @@ from deepdojo.errors import ConfigError
 from deepdojo.io import write_json
 from deepdojo.models import create_model_for, default_arch
 from deepdojo.tasks import Task, get_task
+from deepdojo.train.distributed import leave_for_evaluation, main_decides
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
 from deepdojo.train.run_folder import RunFolder
@@ -100,18 +101,23 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     out = cfg.out if out is _FROM_CONFIG else out
     run_dir = None
     if out is not None:
-        if cfg.resume and not (name or cfg.name):
-            run_dir = RunFolder.latest(out).path
-        else:
-            run_dir = RunFolder.create(out, name or cfg.name, prefix=arch).path
-        if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
-            write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
+        def make_run_dir() -> Path:
+            if cfg.resume and not (name or cfg.name):
+                path = RunFolder.latest(out).path
+            else:
+                path = RunFolder.create(out, name or cfg.name, prefix=arch).path
+            if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
+                write_json(path / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
+            return path
+
+        run_dir = main_decides(make_run_dir, cfg.device, cfg.strategy)  # [distributed] rank 0 names it, once
     return Learner(
         model, data, task=task, metrics=metrics, callbacks=callbacks, opt=cfg.opt,
         lr=cfg.lr if cfg.lr != "auto" else 1e-3, weight_decay=cfg.weight_decay, momentum=cfg.momentum, seed=cfg.seed,
         deterministic=cfg.deterministic, device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress,
         config={**cfg.to_dict(), "arch": arch, "task": task.name}, model_spec=spec,
         checkpoint_every=cfg.checkpoint_every, checkpoint_seconds=cfg.checkpoint_seconds, finisher=finish,
+        strategy=cfg.strategy, channels_last=cfg.channels_last, compile=cfg.compile,
     )
 
 
@@ -155,7 +161,9 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = ()) -> di
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
         sys.stderr.write(exc.report.format() + "\n")
         raise
-    fit(learn, cfg, quiet=quiet)
+    fit(learn, cfg, quiet=quiet)  # [distributed] the LR finder is a collective: every rank runs it, rank 0 shows it
+    if not leave_for_evaluation(learn):  # [distributed] rank 0 evaluates and reports alone
+        return {}
     summary = finish(learn)
     if not quiet:
         final = summary.get("final") or {}

@@ -48,8 +48,9 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
 
 
 FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
-               "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
-               "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds")
+               "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "bf16",
+               "deterministic", "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "nproc", "strategy",
+               "channels_last", "compile")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -105,6 +105,9 @@ class _FinderEpochs:
     def __len__(self) -> int:
         return len(self.loader)
 
+    def __getattr__(self, name: str):  # shard_weight, shard_rows ...: the rank view's own answers
+        return getattr(self.loader, name)
+
 
 class _RangeRecorder(Callback):
     """Records the smoothed (bias-corrected) loss after each step; stops the range test when done or diverged."""
@@ -117,7 +120,12 @@ class _RangeRecorder(Callback):
 
     def after_batch(self) -> None:
         it = len(self.lrs)
-        value = float(self.learn.loss.detach())  # the test needs each loss: one host read per step
+        learn = self.learn
+        if learn.dist is None:
+            value = float(learn.loss.detach())  # the test needs each loss: one host read per step
+        else:  # [distributed] the global batch's loss, the same on every rank: the same suggestion
+            train = learn._train_loader()
+            value = learn.dist.mean_loss(learn.loss, learn.dist.local_size(train, learn.batch_idx, len(learn.yb)))
         self.raw_avg = self.beta * self.raw_avg + (1 - self.beta) * value
         smooth = self.raw_avg / (1 - self.beta ** (it + 1))
         if not math.isfinite(smooth) or (self.stop_div and it > 0 and smooth > 4 * self.best):
@@ -138,12 +146,12 @@ def lr_find(learn, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 1
             stop_div: bool = True) -> LRFindResult:
     """Run the range test on ``learn`` through its own training loop, and restore it afterwards.
 
-    The steps are the Learner's own (autocast, the task's training step, and
-    the callbacks that shape a step, such as gradient clipping:
-    ``Callback.in_lr_find``); loggers, checkpoints, early stopping and the
-    NaN guard sit it out, and no epoch-end validation runs.
+    The steps are the Learner's own (autocast, the task's training step, DDP
+    when under torchrun, and the callbacks that shape a step, such as gradient
+    clipping: ``Callback.in_lr_find``); loggers, checkpoints, early stopping
+    and the NaN guard sit it out, and no epoch-end validation runs.
     """
-    model, loader = learn.model, learn.data.train
+    model, loader = learn.model, learn._train_loader()  # [distributed] this rank's part of each global batch
     saved_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     saved_rng, was_training = rng_state(), model.training
     saved_epoch = getattr(loader, "epoch", None)
@@ -154,12 +162,13 @@ def lr_find(learn, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 1
     shaping = [cb for cb in learn.callbacks if cb.in_lr_find] + [recorder]
     learn.opt = make_optimizer(learn.opt_spec[0], learn.param_groups(), start_lr, **learn.opt_spec[1])
     learn._hooks = {event: hooks_for(shaping, event) for event in EVENTS}
-    learn.data.train, learn.finding_lr = _FinderEpochs(loader), True
+    finder_loader = _FinderEpochs(loader)
+    learn._train_loader, learn.finding_lr = (lambda: finder_loader), True  # shadows the method until restored
     epochs = num_it // max(len(loader), 1) + 2  # enough epochs for num_it steps; the recorder stops it
     try:
         learn._run_fit(epochs, lambda step: start_lr * mult**step, None, False)
     finally:
-        learn.data.train = loader
+        del learn._train_loader  # the class's method again
         for k, v in saved_loop.items():
             setattr(learn, k, v)
         with torch.no_grad():
