@@ -6,7 +6,7 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["Learner", "__version__"]
+__all__ = ["Learner", "Predictor", "__version__", "load_learner"]
 
 
 def __getattr__(name: str):
@@ -14,4 +14,8 @@ def __getattr__(name: str):
         from deepdojo.train.learner import Learner
 
         return Learner
+    if name in ("load_learner", "Predictor"):
+        from deepdojo import predict
+
+        return getattr(predict, name)
     raise AttributeError(f"module 'deepdojo' has no attribute {name!r}")

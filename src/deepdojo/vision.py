@@ -18,7 +18,10 @@ from deepdojo.config import TrainConfig
 from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
 from deepdojo.errors import DataError
-from deepdojo.models import create_model_for, default_arch
+from deepdojo.data.model_hints import default_arch_for, model_kwargs_for
+from deepdojo.data.train_dev import with_train_dev
+from deepdojo.models import default_arch, model_kind
+from deepdojo.models.fit_check import build_checked
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
 from deepdojo.train.resume import TrainingCheckpoints
@@ -29,7 +32,7 @@ __all__ = ["ImageFolder", "classifier", "load_data"]
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False, test_pct: float = 0.0) -> Data:
+              dedupe: bool = False, test_pct: float = 0.0, **table_options: Any) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
@@ -37,6 +40,9 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     unless ``skip_bad``, which leaves them out (``info["skipped"]``).
     ``test_pct`` holds out a sealed test slice of built-ins and single-folder
     image sets (folders with ``test/``, downloads and CSVs bring their own).
+    ``table_options`` go to CSV/TSV/TXT files (:func:`~deepdojo.data.csv_sources.load_csv`:
+    ``text_col``, ``label_col``, ``delimiter``, ``header``, ``arch``); a ``.txt`` that is no
+    table is a language-model corpus.
     """
     if isinstance(source, Data):
         return source
@@ -55,14 +61,21 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
                              augment=augment)
     if not text:
         raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
-    if text.lower().endswith((".csv", ".tsv")):
-        from deepdojo.data.csv_sources import load_csv
+    if text.lower().endswith((".csv", ".tsv", ".txt")):
+        from deepdojo.data.csv_sources import load_csv, load_text_source
 
-        return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
-                        skip_bad=skip_bad)
+        load = load_text_source if text.lower().endswith(".txt") else load_csv
+        return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
+                    skip_bad=skip_bad, test_pct=test_pct, **table_options)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
+
+
+def table_options_of(cfg: TrainConfig) -> dict[str, Any]:
+    """The config fields that shape how a CSV/TSV/TXT is read and encoded."""
+    return {"text_col": cfg.text_col, "label_col": cfg.label_col, "delimiter": cfg.delimiter, "header": cfg.header,
+            "arch": cfg.arch}
 
 
 def output_size(data: Data) -> int:
@@ -100,11 +113,14 @@ def classifier(
     seed_everything(cfg.seed)
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size,
-                     augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
-    arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
+                     augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
+                     **table_options_of(cfg))
+    data = with_train_dev(data, cfg.train_dev_pct, cfg.seed)
+    arch_name = cfg.arch if cfg.arch != "auto" else (default_arch_for(data) or default_arch(data.input_shape))
     n_out = output_size(data)
-    model = create_model_for(arch_name, data.input_shape, n_out, **cfg.model_kwargs)
-    spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": n_out}
+    model_kwargs = {**model_kwargs_for(data, arch_name, model_kind(arch_name)), **cfg.model_kwargs}
+    model = build_checked(arch_name, data.input_shape, n_out, **model_kwargs)
+    spec = {"arch": arch_name, "model_kwargs": model_kwargs, "num_classes": n_out}
     if cfg.pretrained:
         from deepdojo.train.transfer import start_from
 
@@ -120,10 +136,14 @@ def classifier(
         if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
             write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
     learn = Learner(
-        model, data, metrics=metrics, callbacks=callbacks, opt=cfg.opt, lr=cfg.lr if cfg.lr != "auto" else 1e-3,
+        model, data, metrics=metrics if metrics is not None else cfg.metrics, callbacks=callbacks, opt=cfg.opt, lr=cfg.lr if cfg.lr != "auto" else 1e-3,
         weight_decay=cfg.weight_decay, momentum=cfg.momentum, seed=cfg.seed, deterministic=cfg.deterministic,
-        device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress,
+        device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress, grad_clip=cfg.grad_clip,
     )
+    if cfg.early_stop:
+        from deepdojo.train.early_stopping import EarlyStopping
+
+        learn.add_callbacks([EarlyStopping(monitor=cfg.monitor or "valid_loss", patience=cfg.early_stop)])
     learn.config = {**cfg.to_dict(), "arch": arch_name}
     saver = learn.callback(TrainingCheckpoints)
     if saver is not None:

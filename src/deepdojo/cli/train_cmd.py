@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from deepdojo.cli.common import add_data_model_flags, config_from_args, emit_json
+from deepdojo.cli.common import add_data_model_flags, add_training_flags, config_from_args, emit_json
 from deepdojo.config import TrainConfig
 from deepdojo.data.checks import DataCheckError
 
@@ -21,6 +21,7 @@ from deepdojo.data.checks import DataCheckError
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on DATA and write a run folder with a report")
     add_data_model_flags(p)
+    add_training_flags(p)
     p.add_argument("--epochs", type=int)
     p.add_argument("--schedule", choices=["one_cycle", "constant", "cosine", "step", "exponential"])
     p.add_argument("--resume", action="store_true", help="continue the run folder --name (or the newest) from its last checkpoint")
@@ -46,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def one_cycle_options(cfg: TrainConfig) -> dict:
+    """The one-cycle shape fields of the config (used only by ``schedule="one_cycle"``)."""
+    if cfg.schedule != "one_cycle":
+        return {}
+    return {"pct_start": cfg.pct_start, "div": cfg.div, "final_div": cfg.final_div, "moms": tuple(cfg.moms)}
+
+
 def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     """Run one training job from a config; returns the summary (also in summary.json)."""
     from deepdojo import vision
@@ -68,7 +76,8 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     if cfg.pretrained:  # one head-only epoch, then --epochs unfrozen with discriminative LRs
         learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
     else:
-        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
+        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume,
+                  **one_cycle_options(cfg))
     finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
     report = write_report(learn.run.path)
     summary = learn.run.read_json("summary.json")

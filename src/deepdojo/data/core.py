@@ -22,6 +22,7 @@ import torch
 
 from deepdojo.data.augment import make_augment
 from deepdojo.data.loaders import TensorLoader
+from deepdojo.data.preprocess_spec import default_spec
 from deepdojo.data.splits import holdout_splits, split_hash
 from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
 from deepdojo.errors import DataError
@@ -33,7 +34,8 @@ class Data:
     """Loaders for each split plus the facts a model and a report need.
 
     ``info`` holds JSON-ready facts: ``name``, ``fingerprint`` (content hash),
-    ``split_hash``, ``transform`` (to preprocess new inputs), ``splits``.
+    ``split_hash``, ``transform`` (the batch transform), ``preprocess`` (raw
+    input -> model input, JSON: see :mod:`deepdojo.data.preprocess`), ``splits``.
     """
 
     train: Iterable
@@ -43,6 +45,7 @@ class Data:
     classes: list[str] | None = None
     input_shape: tuple[int, ...] | None = None  # one sample, e.g. (1, 8, 8)
     info: dict[str, Any] = field(default_factory=dict)
+    train_dev: Iterable | None = None  # held-out training-distribution data (data/train_dev.py)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "test":  # sealed: only the test vault (evaluate/vault.py) can read its batches
@@ -63,7 +66,7 @@ class Data:
         return all(isinstance(dl, TensorLoader) or getattr(dl, "wraps_tensor_loader", False) for dl in self.loaders())
 
     def loaders(self) -> list:
-        return [dl for dl in (self.train, self.valid, self.test) if dl is not None]
+        return [dl for dl in (self.train, self.valid, self.test, self.train_dev) if dl is not None]
 
     def to(self, device: str | torch.device) -> "Data":
         """Move tensor-backed loaders to ``device`` (others are moved per batch).
@@ -164,6 +167,7 @@ class Data:
             "split_hash": split_hash(splits),
             "splits": splits,
             "transform": eval_tf.to_json() if eval_tf is not None else None,
+            "preprocess": default_spec(x, eval_tf.to_json() if eval_tf is not None else None),
             "sizes": {part: len(px) if rows is None else len(rows) for part, (px, _, rows) in parts.items()},
         }
         if warnings_:

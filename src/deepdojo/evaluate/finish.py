@@ -83,11 +83,14 @@ def data_summary(data) -> dict[str, Any]:
     return out
 
 
-def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
+def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None = None) -> dict[str, Any]:
     """Write baselines, diagnosis, data summary and evaluation facts into ``learn.run``; return them.
 
-    Without a validation split only the data summary and latency are written.
+    Without a validation split only the data summary and latency are written. ``human_error``
+    (default: the run config's ``human_error``) is the diagnosis' yardstick for avoidable bias.
     """
+    if human_error is None:
+        human_error = (getattr(learn, "config", None) or {}).get("human_error")
     run_dir, data = learn.run.path, learn.data
     evaluation = {"valid": {}, "parameters": sum(p.numel() for p in learn.model.parameters()),
                   "latency_ms_per_example": measure_latency(learn.model, data.input_shape, learn.device),
@@ -104,7 +107,7 @@ def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
         out["baselines"] = baselines
         if data.task == "classification":  # the recipe reads error rates (fractions); regression has no such scale
             errors = run_errors(learn, run_dir)
-            out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"],
+            out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"], human_error=human_error,
                                         train_dev_error=errors["train_dev_error"], test_error=errors["test_error"]).to_json()
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)

@@ -153,7 +153,7 @@ class Learner(TransferMixin, ActivationsMixin):
 
     # ------------------------------------------------------------ public fit
     def fit(self, epochs: int, lr: float | slice | str | None = None, schedule: str | schedules.Schedule = "constant",
-            warmup_pct: float = 0.0, resume: bool = False) -> None:
+            warmup_pct: float = 0.0, resume: bool = False, **schedule_kw: Any) -> list[dict[str, Any]]:
         """Train for ``epochs`` epochs.
 
         ``lr="auto"`` runs :meth:`lr_find` first and uses its suggestion;
@@ -162,6 +162,8 @@ class Learner(TransferMixin, ActivationsMixin):
         ``schedule`` is a name (``constant``, ``one_cycle``, ``cosine``,
         ``step``, ``exponential``) or a callable ``step -> lr`` (its ``.momentum``, if any, ``step -> momentum``).
         ``resume=True`` continues from the run folder's newest good checkpoint.
+        ``schedule_kw`` shape one-cycle (``pct_start``, ``div``, ``final_div``, ``moms``).
+        Returns :attr:`history` (one record per epoch; epochs are numbered from 0).
         """
         if resume and self.run is None:
             from deepdojo.errors import ConfigError
@@ -173,24 +175,34 @@ class Learner(TransferMixin, ActivationsMixin):
         if callable(schedule):
             lr_at, mom_at = schedule, getattr(schedule, "momentum", None)  # a callable may carry its momentum
         else:
-            lr_at = schedules.make_schedule(schedule, lr, total, warmup_pct)
+            lr_at = schedules.make_schedule(schedule, lr, total, warmup_pct, **schedule_kw)
             mom_at = getattr(lr_at, "momentum", None)  # one-cycle cycles momentum opposite to its LR
         self.lr = lr
         from deepdojo.train.guards import RollbackRequest
 
         while True:
             try:
-                return self._run_fit(epochs, lr_at, mom_at, resume)
+                self._run_fit(epochs, lr_at, mom_at, resume)
+                return self.history
             except RollbackRequest as request:  # a NaN guard: continue from the last good checkpoint, lower LR
                 resume, self.rollback_lr_factor = True, self.lr_factor * request.lr_factor
 
-    def fit_one_cycle(self, epochs: int, lr_max: float | slice | str | None = None, resume: bool = False) -> None:
-        """Train with the one-cycle policy (LR up then down, momentum opposite)."""
-        self.fit(epochs, lr_max, schedule="one_cycle", resume=resume)
+    def fit_one_cycle(self, epochs: int, lr_max: float | slice | str | None = None, resume: bool = False,
+                      **schedule_kw: Any) -> list[dict[str, Any]]:
+        """Train with the one-cycle policy (LR up then down, momentum opposite); returns the history.
+
+        ``schedule_kw``: ``pct_start``, ``div``, ``final_div``, ``moms=(high, low)``.
+        """
+        return self.fit(epochs, lr_max, schedule="one_cycle", resume=resume, **schedule_kw)
 
     def _resolve_lr(self, lr: float | slice | str | None) -> float:
         lr = set_lr_scales(self.opt, lr)  # a slice: per-group lr_scale, then its top LR
         if lr == "auto":
+            from deepdojo.train.lr_find import finder_key
+
+            found = self.lr_find_result
+            if found is not None and getattr(found, "key", None) == finder_key(self):
+                return found.suggestion  # same model, weights and data as when it ran: no second range test
             return self.lr_find().suggestion
         return float(lr) if lr is not None else self.lr
 
@@ -328,14 +340,28 @@ class Learner(TransferMixin, ActivationsMixin):
         return torch.cat(preds).cpu(), torch.cat(targets).cpu()
 
     @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict a batch ``(B, ...)`` or one sample of ``data.input_shape``.
+    def predict(self, x: Any, strict: bool = False) -> Any:
+        """Predict one raw input, or a tensor batch.
 
-        Raw inputs (uint8 images, unscaled features) are preprocessed exactly as
-        the validation data was. Classification returns probabilities ``(B, K)``.
+        - A raw input — an image path, a PIL image, a NumPy array, a CSV row
+          (dict, list or ``"a,b,c"``, categories as text) or a string — is
+          preprocessed exactly as training did (``data.info["preprocess"]``) and
+          returns ``(label, index, probabilities)`` for classification (the
+          model's output for regression). ``strict=True`` refuses an input that
+          differs from the training data (image size, channels) instead of warning.
+        - A ``torch.Tensor`` keeps the tensor behaviour: a batch ``(B, ...)`` or
+          one sample of ``data.input_shape`` (uint8 images, unscaled features),
+          through the validation transform; classification returns
+          probabilities ``(B, K)`` (or ``(K,)``).
         """
         from deepdojo.data.transforms import transform_from_json
 
+        if not isinstance(x, torch.Tensor):
+            from deepdojo.data.preprocess import preprocessor_from_json
+            from deepdojo.train.inference import predict_raw
+
+            pre = preprocessor_from_json(self.data.info.get("preprocess"))
+            return predict_raw(self.model, pre, self.data.task, self.data.classes, x, self.device, strict)
         x = torch.as_tensor(x)
         single = self.data.input_shape is not None and x.dim() == len(self.data.input_shape)
         if single:
@@ -357,7 +383,10 @@ class Learner(TransferMixin, ActivationsMixin):
         """Run the LR range test; the Learner is left exactly as it was. See ``lr_find.py``."""
         from deepdojo.train.lr_find import lr_find
 
+        from deepdojo.train.lr_find import finder_key
+
         self.lr_find_result = lr_find(self, start_lr=start_lr, end_lr=end_lr, num_it=num_it)
+        self.lr_find_result.key = finder_key(self)
         if self.run is not None:
             self.lr_find_result.plot(self.run.path / "lr_find.png")
             self.run.write_json("lr_find.json", self.lr_find_result.to_json())
@@ -373,6 +402,22 @@ class Learner(TransferMixin, ActivationsMixin):
         from deepdojo.train.checkpoint import save_weights
 
         return save_weights(self.model, self._ckpt_path(path), meta=self.model_meta(extra))
+
+    def export(self, path: str | Path) -> Path:
+        """Write weights + everything predict needs (architecture, classes, preprocessing) to ``path``.
+
+        ``deepdojo.load_learner(path)`` gives back a ready-to-predict
+        :class:`~deepdojo.predict.Predictor`, the same as ``Predictor.from_run``.
+        A model not built from the registry (no ``model_spec``) cannot be rebuilt from the file.
+        """
+        if not getattr(self, "model_spec", None):
+            from deepdojo.errors import ConfigError
+
+            raise ConfigError("this model was not built from the model registry, so a file cannot rebuild it",
+                              where="export", fix="build it with vision.classifier(...) / create_model, or use learn.save")
+        from deepdojo.train.checkpoint import save_weights
+
+        return save_weights(self.model, Path(path), meta=self.model_meta())
 
     def load(self, path: str | Path) -> "Learner":
         """Load weights saved by :meth:`save` (verified by hash; safetensors only)."""
@@ -394,6 +439,7 @@ class Learner(TransferMixin, ActivationsMixin):
             "classes": self.data.classes,
             "input_shape": list(self.data.input_shape) if self.data.input_shape else None,
             "transform": self.data.info.get("transform"),
+            "preprocess": self.data.info.get("preprocess"),  # raw input -> model input (data/preprocess.py)
             "epoch": self.epoch,
         }
         meta.update(getattr(self, "model_spec", {}))
