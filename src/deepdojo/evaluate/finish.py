@@ -34,7 +34,9 @@ from deepdojo.errors import ConfigError
 from deepdojo.evaluate.baselines import compare, compute_baselines, split_arrays
 from deepdojo.evaluate.diagnosis import Diagnosis, diagnose
 from deepdojo.evaluate.interpret import Interpretation
-from deepdojo.evaluate.run_eval import eval_loader, evaluation_metrics, learner_for_run, load_run_data, measure_latency
+from deepdojo.evaluate.run_eval import (
+    eval_loader, evaluation_metrics, input_dtype, learner_for_run, load_run_data, measure_latency,
+)
 from deepdojo.evaluate.suspects import label_suspects, write_suspects
 from deepdojo.evaluate.vault import TestVault
 from deepdojo.metrics import make_metric
@@ -93,7 +95,8 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
         human_error = (getattr(learn, "config", None) or {}).get("human_error")
     run_dir, data = learn.run.path, learn.data
     evaluation = {"valid": {}, "parameters": sum(p.numel() for p in learn.model.parameters()),
-                  "latency_ms_per_example": measure_latency(learn.model, data.input_shape, learn.device),
+                  "latency_ms_per_example": measure_latency(learn.model, data.input_shape, learn.device,
+                                                             dtype=input_dtype(data)),
                   "device": str(learn.device)}
     out = {"data_summary": data_summary(data), "evaluation": evaluation}
     if data.valid is not None:

@@ -122,14 +122,23 @@ def _unprefixed(record: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in record.items()}
 
 
+def input_dtype(data) -> torch.dtype:
+    """What the model takes: int64 token ids for text, float otherwise."""
+    kind = (data.info.get("preprocess") or {}).get("kind")
+    return torch.long if kind in ("text", "language_model") else torch.float32
+
+
 @torch.no_grad()
 def measure_latency(model: torch.nn.Module, input_shape: tuple[int, ...], device: str | torch.device = "cpu",
-                    repeats: int = 20) -> float:
-    """Median milliseconds to predict one example on ``device`` (batch of 1, after a warm-up)."""
+                    repeats: int = 20, dtype: torch.dtype = torch.float32) -> float:
+    """Median milliseconds to predict one example on ``device`` (batch of 1, after a warm-up).
+
+    ``dtype``: ``torch.long`` for models over token ids (see :func:`input_dtype`).
+    """
     import time
 
     model = model.eval().to(device)
-    x = torch.zeros(1, *input_shape, device=device)
+    x = torch.zeros(1, *input_shape, device=device, dtype=dtype)
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     for _ in range(3):
         model(x)

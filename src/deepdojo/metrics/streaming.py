@@ -148,6 +148,16 @@ def _registry() -> dict:
     for cls in (c.ConfusionMatrix, c.PerClassAccuracy, c.WeightedError, c.ExpectedCalibrationError, d.IoU, d.Dice,
                 d.IoUPerClass, d.DicePerClass, d.MultiLabelF1, d.MultiLabelF1PerLabel, d.HammingLoss):
         names[cls.name] = cls
+    from deepdojo.metrics import ranking as r
+
+    for cls in (r.RocAuc, r.AveragePrecision):
+        names[cls.plain] = cls
+        for avg in r.RANKING_AVERAGES:
+            names[f"{cls.plain}_{avg}"] = lambda cls=cls, avg=avg: cls(avg)
+    for measure in ("precision", "recall", "f1"):
+        names[measure] = lambda measure=measure: r.plain_metric(measure)
+    names["roc_auc"] = r.RocAuc
+    names["ap"] = r.AveragePrecision
     names["crps_gaussian"] = lambda: d.CRPS("gaussian")
     names["crps_ensemble"] = lambda: d.CRPS("ensemble")
     return names
