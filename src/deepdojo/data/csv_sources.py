@@ -198,8 +198,8 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
         >>> import tempfile
         >>> p = Path(tempfile.mkdtemp()) / "reviews.tsv"
         >>> words = ["good", "bad", "fine", "awful", "great", "poor"]
-        >>> lines = [f"the {words[i % 6]} food was served {i} minutes late\t{i % 2}" for i in range(40)]
-        >>> _ = p.write_text("\n".join(lines) + "\n")
+        >>> lines = [f"the {words[i % 6]} food was served {i} minutes late\\t{i % 2}" for i in range(40)]
+        >>> _ = p.write_text("\\n".join(lines) + "\\n")
         >>> data = load_csv(p)
         >>> data.info["preprocess"]["kind"], data.info["preprocess"]["text_col"], data.classes
         ('text', '1', ['0', '1'])

@@ -7,7 +7,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(1, 0.05)
+    >>> _ = learn.fit(1, 0.05)
     >>> sorted(evaluate_run(learn.run.path, split="valid")["metrics"])[:3]
     ['accuracy', 'ece', 'error_rate']
 """

@@ -156,8 +156,6 @@ def _registry() -> dict:
             names[f"{cls.plain}_{avg}"] = lambda cls=cls, avg=avg: cls(avg)
     for measure in ("precision", "recall", "f1"):
         names[measure] = lambda measure=measure: r.plain_metric(measure)
-    names["roc_auc"] = r.RocAuc
-    names["ap"] = r.AveragePrecision
     names["crps_gaussian"] = lambda: d.CRPS("gaussian")
     names["crps_ensemble"] = lambda: d.CRPS("ensemble")
     return names

@@ -7,8 +7,8 @@ Example:
     >>> from deepdojo.models import create_model
     >>> data = load_builtin("xor", seed=0)
     >>> learn = Learner(create_model("mlp", 2, in_features=2), data, seed=0, progress=False)
-    >>> learn.fit_one_cycle(5, lr_max=1e-2)
-    >>> learn.history[-1]["accuracy"] > 0.9
+    >>> history = learn.fit_one_cycle(5, lr_max=1e-2)  # the epoch records (also learn.history)
+    >>> history[-1]["accuracy"] > 0.9
     True
 """
 
@@ -28,6 +28,7 @@ from deepdojo.data.loaders import TensorLoader
 from deepdojo.metrics import Metric, default_metrics, make_metric
 from deepdojo.train import schedules
 from deepdojo.train.activations import ActivationsMixin
+from deepdojo.train.history import History
 from deepdojo.train.callbacks import EVENTS, Callback, CancelBatch, CancelEpoch, CancelFit, hooks_for
 from deepdojo.train.optim import make_optimizer, momentum_key
 from deepdojo.train.reproducibility import resolve_device, seed_everything, set_deterministic
@@ -115,7 +116,7 @@ class Learner(TransferMixin, ActivationsMixin):
         self.callbacks: list[Callback] = []
         extra = standard_callbacks(self, progress, grad_clip) if default_callbacks else []
         self.add_callbacks([*extra, *callbacks])
-        self.history: list[dict[str, Any]] = []
+        self.history: History = History()  # one record per epoch, numbered from 0
         self.epoch, self.step, self.batch_idx, self.start_batch = 0, 0, 0, 0
         self.lr_factor = 1.0  # multiplies the schedule; lowered by a NaN rollback, saved in checkpoints
         self.epoch_losses, self.epoch_sizes = [], []  # the running epoch's per-step losses (device) and sizes
@@ -183,7 +184,7 @@ class Learner(TransferMixin, ActivationsMixin):
         while True:
             try:
                 self._run_fit(epochs, lr_at, mom_at, resume)
-                return self.history
+                return self.history if isinstance(self.history, History) else History(self.history)
             except RollbackRequest as request:  # a NaN guard: continue from the last good checkpoint, lower LR
                 resume, self.rollback_lr_factor = True, self.lr_factor * request.lr_factor
 
