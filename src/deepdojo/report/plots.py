@@ -28,7 +28,7 @@ def curves_png(history: list[dict]) -> bytes | None:
     """Loss curves (train/valid) and every other numeric metric per epoch, side by side."""
     if not history:
         return None
-    epochs = [r["epoch"] + 1 for r in history]
+    epochs = [r["epoch"] for r in history]  # numbered from 0, as in metrics.jsonl and the progress lines
     metric_keys = [k for k in history[-1] if k not in ("epoch", "train_loss", "valid_loss", "lr", "seconds")
                    and isinstance(history[-1][k], (int, float))]
     fig, axes = subplots(1, 2 if metric_keys else 1, figsize=(10 if metric_keys else 5.5, 3.6), squeeze=False)

@@ -29,6 +29,7 @@ from deepdojo.metrics import Metric, default_metrics, make_metric
 from deepdojo.train import schedules
 from deepdojo.train.activations import ActivationsMixin
 from deepdojo.train.history import History
+from deepdojo.train.notebook import NotebookMixin
 from deepdojo.train.callbacks import EVENTS, Callback, CancelBatch, CancelEpoch, CancelFit, hooks_for
 from deepdojo.train.optim import make_optimizer, momentum_key
 from deepdojo.train.reproducibility import resolve_device, seed_everything, set_deterministic
@@ -40,7 +41,7 @@ def regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(pred.reshape(target.shape), target.float())
 
 
-class Learner(TransferMixin, ActivationsMixin):
+class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
     """Trains ``model`` on ``data``. Plain PyTorch in, plain PyTorch out.
 
     Args:
