@@ -18,7 +18,7 @@ from deepdojo.config import TrainConfig
 from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
 from deepdojo.errors import DataError
-from deepdojo.data.model_hints import default_arch_for, model_kwargs_for
+from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
 from deepdojo.data.train_dev import with_train_dev
 from deepdojo.models import default_arch, model_kind
 from deepdojo.models.fit_check import build_checked
@@ -115,6 +115,7 @@ def classifier(
                      batch_size=cfg.batch_size,
                      augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
                      **table_options_of(cfg))
+    check_trainable(data)
     data = with_train_dev(data, cfg.train_dev_pct, cfg.seed)
     arch_name = cfg.arch if cfg.arch != "auto" else (default_arch_for(data) or default_arch(data.input_shape))
     n_out = output_size(data)
