@@ -1,17 +1,22 @@
 """Inference from a run folder: rebuild the model, load verified weights, preprocess like training.
 
-The checkpoint's metadata carries the data source's full preprocessing
-(``preprocess``: image decode settings and normalization, scalers and category
-maps, vocabularies; see :mod:`deepdojo.data.preprocess`), so raw inputs — image
-files, CSV rows with categories as text, raw strings, or a whole CSV of them —
-are prepared exactly as in training. :func:`load_learner` reads what
+The checkpoint carries the task (and what it chose on validation, e.g. a
+multi-label threshold) and every preprocessing step (normalization, image
+decode settings), so a new input is prepared exactly as the training data was
+and the output is decoded and printed by the task.
+
+The preprocessing is the data source's full record (``preprocess``: image
+decode settings and normalization, scalers and category maps, vocabularies;
+see :mod:`deepdojo.data.preprocess`), so raw inputs — image files or folders,
+CSV rows with categories as text, raw strings, or a whole CSV of them — are
+prepared exactly as in training. :func:`load_learner` reads what
 ``learn.export(path)`` wrote.
 
 Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> _ = learn.fit(2, 0.05)
+    >>> learn.fit(2, 0.05)
     >>> p = Predictor.from_run(learn.run.path)
     >>> p.predict_input("1.0,1.0")["prediction"] in ("0", "1")
     True
@@ -26,35 +31,27 @@ import numpy as np
 import torch
 
 from deepdojo.data.preprocess import preprocessor_from_meta
-from deepdojo.data.transforms import transform_from_json
 from deepdojo.errors import CheckpointError, DataError
-from deepdojo.train.checkpoint import load_weights, read_meta, weights_path
-from deepdojo.train.inference import model_outputs, predict_raw
-from deepdojo.train.transfer import build_model
+from deepdojo.evaluate.run_eval import run_checkpoint
+from deepdojo.tasks import get_task
+from deepdojo.train.checkpoint import model_from_checkpoint, weights_path
+from deepdojo.train.inference import decoded_outputs, predict_batch, predict_raw
 
 
 class Predictor:
-    """A trained model with its preprocessing and class names."""
+    """A trained model with its task, preprocessing and class names."""
 
     def __init__(self, model: torch.nn.Module, meta: dict[str, Any]):
         self.model, self.meta = model.eval(), meta
-        self.transform = transform_from_json(meta.get("transform"))
-        self.preprocessor = preprocessor_from_meta(meta)  # raw input -> model input, as training did
+        self.task = get_task(meta.get("task") or "classification", **(meta.get("task_state") or {}))
         self.classes = meta.get("classes")
         self.input_shape = tuple(meta["input_shape"]) if meta.get("input_shape") else None
+        self.preprocessor = preprocessor_from_meta(meta)  # raw input -> model input, as training did
 
     @classmethod
     def from_run(cls, run_dir: str | Path, checkpoint: str = "best") -> "Predictor":
         """Load ``run_dir/checkpoints/<checkpoint>.safetensors`` (falls back to ``last``)."""
-        run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise DataError("run folder does not exist", where=str(run_dir), fix="pass a folder made by 'deepdojo train'")
-        path = weights_path(run_dir / "checkpoints" / checkpoint)
-        if not path.exists() and checkpoint == "best":
-            path = weights_path(run_dir / "checkpoints" / "last")
-        if not path.exists():
-            raise CheckpointError("no checkpoint in the run folder", where=str(path), fix="train first, or pass --checkpoint")
-        return cls.from_checkpoint(path)
+        return cls(*model_from_checkpoint(run_checkpoint(run_dir, checkpoint)))
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> "Predictor":
@@ -62,59 +59,37 @@ class Predictor:
         path = weights_path(path)
         if not path.exists():
             raise CheckpointError("checkpoint not found", where=str(path), fix="check the path")
-        meta = read_meta(path)
-        if "arch" not in meta:
-            raise CheckpointError("checkpoint does not record its architecture", where=str(path))
-        model = build_model(meta["arch"], tuple(meta["input_shape"]), meta["num_classes"], **meta.get("model_kwargs", {}))
-        load_weights(model, path)
-        return cls(model, meta)
+        return cls(*model_from_checkpoint(path))
 
     def predict(self, item: Any, strict: bool = False) -> Any:
         """One raw input (path, PIL image, array, CSV row, string) -> ``(label, index, probabilities)``
-        for classification, the output otherwise: the same as ``learn.predict`` on the training Learner."""
-        return predict_raw(self.model, self.preprocessor, self.meta.get("task", "classification"), self.classes, item,
-                           strict=strict)
+        for classification, the task's output otherwise: the same as ``learn.predict`` on the training Learner."""
+        return predict_raw(self.model, self.preprocessor, self.task, self.classes, item, strict=strict)
 
     def predict_items(self, inputs: list, top: int = 3, strict: bool = False) -> list[dict[str, Any]]:
         """Every input (a CSV/TSV of rows or a folder of images counts as its items) -> one result dict each.
 
-        The results of a table are computed in batches; warnings about inputs
-        that differ from the training data are in :attr:`notes`.
+        The inputs are prepared in one batch; warnings about inputs that differ
+        from the training data (image size, channels) are in :attr:`notes`.
         """
         if self.preprocessor is None:
-            raise CheckpointError("the checkpoint records no preprocessing", where="checkpoint",
-                                  fix="retrain with this version of deepdojo")
+            return [self.predict_input(item, top) for item in inputs]
         items = self.preprocessor.expand(inputs)
         if not items:
             raise DataError("no inputs found", where=", ".join(map(str, inputs)), fix="pass files, rows or texts")
         x = self.preprocessor.encode([item for _, item in items], strict=strict)
-        task = self.meta.get("task", "classification")
-        outs = model_outputs(self.model, x, task)
-        return [self._result(name, out, top) for (name, _), out in zip(items, outs)]
+        outs = decoded_outputs(self.model, x, self.task)
+        return [{"input": name, **self.task.format_prediction(out, self.classes, top)} for (name, _), out in zip(items, outs)]
 
     @property
     def notes(self) -> list[str]:
+        """Warnings about inputs unlike the training data, one line each."""
         return self.preprocessor.notes if self.preprocessor is not None else []
 
-    def _result(self, name: str, out: torch.Tensor, top: int) -> dict[str, Any]:
-        if self.meta.get("task") != "classification":
-            return {"input": name, "prediction": out.tolist()}
-        probs, idx = out.topk(min(top, len(out)))
-        names = [self.classes[i] if self.classes else str(i) for i in idx.tolist()]
-        return {"input": name, "prediction": names[0], "probability": float(probs[0]),
-                "top": [{"class": n, "probability": float(p)} for n, p in zip(names, probs.tolist())]}
-
     def load_input(self, item: str) -> torch.Tensor:
-        """An image file -> uint8 ``(C, H, W)``; ``"1.5,2"`` -> float features ``(F,)``."""
+        """An image file -> uint8 ``(C, H, W)`` decoded as in training; ``"1.5,2"`` -> float features ``(F,)``."""
         if self.input_shape is not None and len(self.input_shape) == 3:
-            from deepdojo.data.images import decode_image
-
-            c, h, _ = self.input_shape
-            if not Path(item).is_file():
-                raise DataError("input file not found", where=item, fix="pass image file paths")
-            a = decode_image(item, size=h, mode="L" if c == 1 else "RGB")
-            x = torch.from_numpy(np.ascontiguousarray(a).copy())
-            return x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
+            return self._load_image(item)
         try:
             values = [float(v) for v in item.split(",")]
         except ValueError:
@@ -123,22 +98,34 @@ class Predictor:
             raise DataError(f"expected {self.input_shape[0]} numbers, got {len(values)}", where=item)
         return torch.tensor(values)
 
-    @torch.no_grad()
+    def _load_image(self, item: str) -> torch.Tensor:
+        from PIL import Image
+
+        from deepdojo.data.images import decode_image
+
+        c, h, w = self.input_shape
+        if not Path(item).is_file():
+            raise DataError("input file not found", where=item, fix="pass image file paths")
+        decode = self.meta.get("decode") or {"size": h if h == w else None}
+        mode = "L" if c == 1 else "RGB"
+        a = decode_image(item, size=decode.get("size"), mode=mode)  # as training decoded: resize+crop, or native
+        if a.shape[:2] != (h, w):  # trained at native size: bring the image to that size whole, without cropping
+            a = np.asarray(Image.fromarray(a).resize((w, h), Image.BILINEAR))
+        x = torch.from_numpy(np.ascontiguousarray(a).copy())
+        return x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
+
     def predict_tensor(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw batch ``(B, ...)`` -> probabilities ``(B, K)`` (classification) or outputs."""
-        if self.transform is not None:
-            x, _ = self.transform(x, None, None)
-        out = self.model(x.float()).float()
-        return out.softmax(-1) if self.meta.get("task") == "classification" else out
+        """Raw batch ``(B, ...)`` -> the task's decoded outputs (classification: probabilities ``(B, K)``)."""
+        return predict_batch(self.model, x, self.meta.get("transform"), self.task)
 
     def predict_input(self, item: Any, top: int = 3, strict: bool = False) -> dict[str, Any]:
-        """One raw input -> ``{"input", "prediction", "probability", "top": [...]}``."""
+        """One input -> ``{"input", "prediction", ...}`` as the task formats it (classification: probability, top)."""
         if self.preprocessor is None:
             out = self.predict_tensor(self.load_input(item).unsqueeze(0))[0]
         else:
-            x = self.preprocessor.encode([item], strict=strict)
-            out = model_outputs(self.model, x, self.meta.get("task", "classification"))[0]
-        return self._result(item if isinstance(item, str) else type(item).__name__, out, top)
+            out = decoded_outputs(self.model, self.preprocessor.encode([item], strict=strict), self.task)[0]
+        name = item if isinstance(item, str) else type(item).__name__
+        return {"input": name, **self.task.format_prediction(out, self.classes, top)}
 
 
 def load_learner(path: str | Path) -> Predictor:

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from deepdojo.config import TrainConfig
 from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
+from deepdojo.data.load import load_data, table_options_of
 from deepdojo.errors import DataError
 from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
 from deepdojo.data.train_dev import with_train_dev
@@ -25,57 +26,10 @@ from deepdojo.models.fit_check import build_checked
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
 from deepdojo.train.resume import TrainingCheckpoints
-from deepdojo.train.run_folder import RunFolder, write_json
+from deepdojo.train.run_folder import RunFolder
+from deepdojo.io import write_json
 
 __all__ = ["ImageFolder", "classifier", "load_data"]
-
-
-def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
-              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False, test_pct: float = 0.0, **table_options: Any) -> Data:
-    """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
-
-    A folder is checked first: every bad file stops here with one
-    :class:`~deepdojo.data.checks.DataCheckError` (``.report`` lists them all)
-    unless ``skip_bad``, which leaves them out (``info["skipped"]``).
-    ``test_pct`` holds out a sealed test slice of built-ins and single-folder
-    image sets (folders with ``test/``, downloads and CSVs bring their own).
-    ``table_options`` go to CSV/TSV/TXT files (:func:`~deepdojo.data.csv_sources.load_csv`:
-    ``text_col``, ``label_col``, ``delimiter``, ``header``, ``arch``); a ``.txt`` that is no
-    table is a language-model corpus.
-    """
-    if isinstance(source, Data):
-        return source
-    if isinstance(source, ImageFolder):
-        return source.to_data(batch_size=batch_size, augment=augment, seed=seed)
-    text = str(source)
-    if text.startswith("builtin:"):
-        from deepdojo.data.builtin import load_builtin
-
-        return load_builtin(text.split(":", 1)[1], seed=seed, batch_size=batch_size, valid_pct=valid_pct, augment=augment,
-                            test_pct=test_pct)
-    if text.startswith("download:"):
-        from deepdojo.data.download import load_download
-
-        return load_download(text.split(":", 1)[1], size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size,
-                             augment=augment)
-    if not text:
-        raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
-    if text.lower().endswith((".csv", ".tsv", ".txt")):
-        from deepdojo.data.csv_sources import load_csv, load_text_source
-
-        load = load_text_source if text.lower().endswith(".txt") else load_csv
-        return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
-                    skip_bad=skip_bad, test_pct=test_pct, **table_options)
-    folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
-                         test_pct=test_pct)
-    return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
-
-
-def table_options_of(cfg: TrainConfig) -> dict[str, Any]:
-    """The config fields that shape how a CSV/TSV/TXT is read and encoded."""
-    return {"text_col": cfg.text_col, "label_col": cfg.label_col, "delimiter": cfg.delimiter, "header": cfg.header,
-            "arch": cfg.arch}
 
 
 def output_size(data: Data) -> int:

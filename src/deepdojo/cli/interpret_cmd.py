@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def interpret_run(args: argparse.Namespace) -> dict:
-    from deepdojo.evaluate.finish import write_interpretation
+    from deepdojo.report.interpretation_figures import write_interpretation
     from deepdojo.evaluate.interpret import Interpretation
     from deepdojo.evaluate.run_eval import learner_for_run, load_run_data
     from deepdojo.report.html_report import write_report
@@ -79,7 +79,7 @@ def image_figures(learn, interp, folder: Path, layer: str | None, index: int | N
     """filters.png, activations.png and grad_cam.png for one image of the split."""
     from deepdojo.evaluate.visualize import activation_maps, first_layer_filters, grad_cam
     from deepdojo.report.plots_eval import gradcam_png, maps_png
-    from deepdojo.train.run_folder import atomic_write_bytes
+    from deepdojo.io import atomic_write_bytes
 
     model = learn.model
     i = index if index is not None else interp.top_losses(1)[0]["index"]

@@ -21,35 +21,41 @@ import numpy as np
 import torch
 
 from deepdojo.data.augment import make_augment
+from deepdojo.data.info import DataInfo
 from deepdojo.data.loaders import TensorLoader
 from deepdojo.data.preprocess_spec import default_spec
 from deepdojo.data.splits import holdout_splits, split_hash
 from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
 from deepdojo.errors import DataError
-from deepdojo.evaluate.vault import SealedSplit, seal
+from deepdojo.data.sealed import SealedSplit, seal
 
 
 @dataclass
 class Data:
     """Loaders for each split plus the facts a model and a report need.
 
-    ``info`` holds JSON-ready facts: ``name``, ``fingerprint`` (content hash),
-    ``split_hash``, ``transform`` (the batch transform), ``preprocess`` (raw
-    input -> model input, JSON: see :mod:`deepdojo.data.preprocess`), ``splits``.
+    ``info`` is a :class:`~deepdojo.data.info.DataInfo`: identity (``name``,
+    ``fingerprint``, ``split_hash``), preprocessing (``transform``, ``decode``,
+    ``preprocess``: raw input -> model input as JSON, see :mod:`deepdojo.data.preprocess`)
+    and what the checks found. ``task`` is the name of the task the data
+    suggests (``"classification"``, ``"regression"``, ``"multilabel"`` ...);
+    the Learner turns it into a :class:`~deepdojo.tasks.Task` unless given one.
     """
 
     train: Iterable
     valid: Iterable | None = None
     test: Iterable | None = None
-    task: str = "classification"  # or "regression"
+    task: str = "classification"  # the suggested task's name
     classes: list[str] | None = None
     input_shape: tuple[int, ...] | None = None  # one sample, e.g. (1, 8, 8)
-    info: dict[str, Any] = field(default_factory=dict)
+    info: DataInfo = field(default_factory=DataInfo)
     train_dev: Iterable | None = None  # held-out training-distribution data (data/train_dev.py)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "test":  # sealed: only the test vault (evaluate/vault.py) can read its batches
             value = seal(value)
+        elif name == "info":  # a plain dict of DataInfo fields is accepted (unknown keys are errors)
+            value = DataInfo.coerce(value)
         super().__setattr__(name, value)
 
     @property
@@ -118,7 +124,8 @@ class Data:
         if len(x) == 0:
             raise DataError("the dataset is empty", where=name, fix="add examples")
         task = task or ("classification" if not y.is_floating_point() else "regression")
-        if task == "classification" and classes is None:
+        class_labels = not y.is_floating_point() and y.dim() == 1  # one class index per row: stratify, count
+        if class_labels and classes is None:
             classes = [str(c) for c in range(int(y.max()) + 1)]
         # part -> (x, y, rows of x or None): splits of x index it instead of copying it
         parts: dict[str, tuple] = {"train": (x, y, None)}
@@ -132,7 +139,7 @@ class Data:
                 raise DataError("no train split given", where=name, fix="add a 'train' index array to splits=")
             parts = {k: (x, y, torch.from_numpy(v)) for k, v in splits.items()}
         elif valid is None and (valid_pct or test_pct):
-            splits = holdout_splits(y.numpy(), valid_pct, test_pct, seed, stratify=task == "classification")
+            splits = holdout_splits(y.numpy(), valid_pct, test_pct, seed, stratify=class_labels)
             parts = {k: (x, y, torch.from_numpy(v)) for k, v in splits.items()}
         else:
             splits = {"train": np.arange(len(x))}
@@ -142,7 +149,7 @@ class Data:
             if "test" in parts:
                 raise DataError("both test= and test_pct= were given", where=name, fix="give one of them")
             parts["test"] = (*(torch.as_tensor(t) for t in test), None)
-        warnings_ = _missing_class_warnings(parts, classes, name) if task == "classification" else []
+        warnings_ = _missing_class_warnings(parts, classes, name) if class_labels else []
         is_image = x.dtype == torch.uint8 and x.dim() == 4
         train_rows = parts["train"][2]
         if is_image:
@@ -161,19 +168,14 @@ class Data:
             )
             for part, (px, py, rows) in parts.items()
         }
-        info = {
-            "name": name,
-            "fingerprint": fingerprint or tensor_fingerprint(x, y),
-            "split_hash": split_hash(splits),
-            "splits": splits,
-            "transform": eval_tf.to_json() if eval_tf is not None else None,
-            "preprocess": default_spec(x, eval_tf.to_json() if eval_tf is not None else None),
-            "sizes": {part: len(px) if rows is None else len(rows) for part, (px, _, rows) in parts.items()},
-        }
-        if warnings_:
-            info["warnings"] = warnings_
-        if ids is not None:
-            info["ids"] = ids
+        info = DataInfo(
+            name=name, fingerprint=fingerprint or tensor_fingerprint(x, y), split_hash=split_hash(splits),
+            splits=splits, transform=eval_tf.to_json() if eval_tf is not None else None,
+            preprocess=default_spec(x, eval_tf.to_json() if eval_tf is not None else None),
+            sizes={part: len(px) if rows is None else len(rows) for part, (px, _, rows) in parts.items()},
+            warnings=warnings_, ids=ids,
+            decode={"size": None, "mode": "L" if x.shape[1] == 1 else "RGB"} if is_image else None,
+        )
         return cls(
             train=loaders["train"], valid=loaders.get("valid"), test=loaders.get("test"),
             task=task, classes=classes, input_shape=tuple(x.shape[1:]), info=info,

@@ -167,6 +167,8 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
     data = Data.from_tensors(x, y, splits=splits, batch_size=batch_size, seed=seed, augment=augment,
                              classes=classes, task="multilabel" if label_delim else "classification",
                              name=str(table.path), ids=[table.column(pcol)[i] for i in rows], fingerprint=key)
+    if data.is_image:
+        data.info.decode = {"size": size, "mode": "L" if data.input_shape[0] == 1 else "RGB"}
     data.info["preprocess"].update(size=size, max_pixels=max_pixels)  # decode settings for predict
     data.info["check"] = report.to_json()
     if skipped:

@@ -364,6 +364,7 @@ class ImageFolder:
             seed=self.seed if seed is None else seed, augment=augment, classes=self.classes,
             name=str(self.root), ids=self.paths, fingerprint=self.fingerprint,
         )
+        data.info.decode = {"size": self.size, "mode": "L" if self.x.shape[1] == 1 else "RGB"}
         data.info["preprocess"].update(size=self.size, max_pixels=self.max_pixels)  # decode settings for predict
         data.info["check"] = {"checked": self.report.checked, "errors": len(self.report.errors),
                               "warnings": len(self.report.warnings)}

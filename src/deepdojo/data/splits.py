@@ -91,7 +91,7 @@ def save_splits(path: Path, splits: dict[str, np.ndarray], ids: list[str] | None
     body = {"hash": split_hash(splits), "indices": record}
     if ids is not None:
         body["ids"] = {name: [ids[i] for i in idx] for name, idx in splits.items()}
-    from deepdojo.train.run_folder import atomic_write_bytes
+    from deepdojo.io import atomic_write_bytes
 
     atomic_write_bytes(Path(path), json.dumps(body).encode())
 

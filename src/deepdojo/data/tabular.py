@@ -165,7 +165,7 @@ def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, 
                f"categories (one column per distinct value) (fix: train a text model with --text-col "
                f"{texty[0]}, or drop the column)")
         warnings.warn(msg, stacklevel=2)
-        data.info.setdefault("warnings", []).append(msg)
+        data.info["warnings"] = [*(data.info.get("warnings") or []), msg]
     data.info["check"] = report.to_json()
     if skipped:
         data.info["skipped"] = skipped

@@ -37,7 +37,9 @@ def with_train_dev(data: Data, pct: float, seed: int = 0) -> Data:
         raise ConfigError("train_dev_pct needs tensor-backed data (a folder, CSV, built-in or Data.from_tensors)",
                           where="train_dev_pct", fix="carve train-dev out of your own loaders, or drop --train-dev-pct")
     rows = train.index.cpu().numpy() if train.index is not None else np.arange(len(train.source_x))
-    labels = train.source_y.cpu().numpy()[rows] if data.task == "classification" else None
+    y = train.source_y
+    class_labels = data.classes is not None and y.dim() == 1 and not y.is_floating_point()
+    labels = y.cpu().numpy()[rows] if class_labels else None  # stratified by class when there are classes
     parts = add_train_dev({"train": np.arange(len(rows))}, labels, pct, seed)
     if not len(parts["train_dev"]) or not len(parts["train"]):
         raise ConfigError(f"train_dev_pct={pct} leaves an empty split of {len(rows)} training items",

@@ -1,23 +1,27 @@
 """What every run gets after training: baselines, diagnosis, data summary, evaluation facts.
 
-``finish_run(learn)`` writes into the run folder (all on train/valid; the test
-split stays sealed):
+``finish_run(learn)`` makes one prediction pass per split (train and valid;
+the test split stays sealed) and writes into the run folder what the task
+says applies:
 
-- ``baselines.json``  majority / stratified / linear (or mean / median / linear)
-- ``diagnosis.json``  bias / variance / mismatch from train, train-dev and valid error
-- ``data_summary.json``  classes, sizes, class counts, fingerprints
-- ``evaluation.json``  validation metrics (macro-F1, ECE), per-example latency, parameters
-- ``label_suspects.csv``  examples the model confidently contradicts (classification)
+- ``evaluation.json``  validation metrics (the task's evaluation metrics), latency, parameters,
+  and what the task chose on validation (e.g. a multi-label threshold)
+- ``baselines.json``  the task's baselines (majority / stratified / linear, mean / median / linear ...)
+- ``diagnosis.json``  bias / variance / mismatch, for tasks with an error rate
+- ``data_summary.json``  sizes, classes, target counts, data-check results, leaks
+- ``interpretation.json``  and ``label_suspects.csv`` for tasks whose targets are classes
 
-``diagnose_run(run)`` recomputes the diagnosis from the run's checkpoint
-(``deepdojo diagnose RUN``), adding human-level and logged test error.
+It returns the :class:`Interpretation` (when there is one) so the report layer
+can draw its pictures. ``diagnose_run(run)`` recomputes the diagnosis from the
+run's checkpoint (``deepdojo diagnose RUN``), adding human-level and logged test error.
 
 Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:moons", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> _ = learn.fit(1, 0.01)
-    >>> sorted(finish_run(learn, baseline_budget_s=2))
+    >>> learn.fit(1, 0.01)
+    >>> out = finish_run(learn, baseline_budget_s=2)
+    >>> sorted(k for k in out if k != "interpretation")
     ['baselines', 'data_summary', 'diagnosis', 'evaluation']
     >>> (learn.run.path / "interpretation.json").exists()
     True
@@ -28,127 +32,113 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from deepdojo.errors import ConfigError
-from deepdojo.evaluate.baselines import compare, compute_baselines, split_arrays
+from deepdojo.evaluate.baselines import compute_baselines, split_arrays
 from deepdojo.evaluate.diagnosis import Diagnosis, diagnose
 from deepdojo.evaluate.interpret import Interpretation
-from deepdojo.evaluate.run_eval import (
-    eval_loader, evaluation_metrics, input_dtype, learner_for_run, load_run_data, measure_latency,
-)
-from deepdojo.evaluate.suspects import label_suspects, write_suspects
+from deepdojo.evaluate.passes import SplitPass, predict_split
+from deepdojo.evaluate.run_eval import learner_for_run, load_run_data, measure_latency
+from deepdojo.evaluate.suspects import rank_all, write_suspects
 from deepdojo.evaluate.vault import TestVault
-from deepdojo.metrics import make_metric
-from deepdojo.train.run_folder import write_json
+from deepdojo.io import write_json
 
 
-def error_key(task: str) -> str:
-    return "error_rate" if task == "classification" else "mae"
-
-
-def _error_on(learn, loader, key: str) -> float:
-    saved, learn.metrics = learn.metrics, [make_metric(key)]
-    try:
-        return float(learn.validate(loader)[key])
-    finally:
-        learn.metrics = saved
-
-
-def run_errors(learn, run_dir: Path | None = None) -> dict[str, float | None]:
-    """Training error (no augmentation), train-dev error if that split exists, validation error, last logged test error."""
-    data, key = learn.data, error_key(learn.data.task)
-    errors = {"train_error": _error_on(learn, eval_loader(data, "train"), key),
-              "valid_error": _error_on(learn, data.valid, key), "train_dev_error": None, "test_error": None}
-    if getattr(data, "train_dev", None) is not None:
-        errors["train_dev_error"] = _error_on(learn, data.train_dev, key)
+def logged_test_error(run_dir: Path | None, key: str) -> float | None:
+    """The last logged test look's ``key`` (read from test_log.jsonl: no new look)."""
     looks = TestVault(run_dir).entries() if run_dir is not None else []
     if looks and key in looks[-1].get("metrics", {}):
-        errors["test_error"] = float(looks[-1]["metrics"][key])  # read from the log: no new look
-    return errors
+        return float(looks[-1]["metrics"][key])
+    return None
 
 
-def data_summary(data) -> dict[str, Any]:
+def run_errors(learn, run_dir: Path | None = None, passes: dict[str, SplitPass] | None = None) -> dict[str, float | None]:
+    """Training error (no augmentation), train-dev error if that split exists, validation error, last logged test error.
+
+    ``passes`` reuses prediction passes already made (kept outputs); missing splits get one.
+    """
+    key, passes = learn.task.error_metric, passes or {}
+
+    def error(split: str) -> float:
+        p = passes.get(split)
+        return float((p.score([key]) if p is not None and p.outputs is not None
+                      else predict_split(learn, split, [key]).streamed)[key])
+
+    return {"train_error": error("train"), "valid_error": error("valid"),
+            "train_dev_error": error("train_dev") if getattr(learn.data, "train_dev", None) is not None else None,
+            "test_error": logged_test_error(run_dir, key)}
+
+
+def data_summary(data, task) -> dict[str, Any]:
     """Facts about the data for the report (test: size only; its labels stay sealed)."""
-    out = {k: data.info.get(k) for k in ("name", "fingerprint", "split_hash", "sizes")}
-    out.update({"task": data.task, "classes": data.classes,
-                "input_shape": list(data.input_shape) if data.input_shape else None})
-    if data.task == "classification":
-        out["class_counts"] = {}
-        for split in ("train", "valid"):
-            if getattr(data, split) is not None:
-                _, y = split_arrays(data, split)
-                out["class_counts"][split] = np.bincount(y.astype(np.int64), minlength=data.num_classes or 0).tolist()
-    for key in ("checks", "data_checks"):  # written by the data checks when they ran
-        if key in data.info:
-            out["checks"] = data.info[key]
+    info = data.info
+    out = {"name": info.name, "fingerprint": info.fingerprint, "split_hash": info.split_hash, "sizes": info.sizes,
+           "task": task.name, "classes": data.classes,
+           "input_shape": list(data.input_shape) if data.input_shape else None}
+    targets = {split: split_arrays(data, split)[1] for split in ("train", "valid") if getattr(data, split) is not None}
+    out.update(task.target_summary(targets, data.classes))
+    for key in ("check", "leaks", "warnings", "skipped"):  # what the data checks found, when they ran
+        if key in info:
+            out["checks" if key == "check" else key] = info[key]
     return out
 
 
 def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None = None) -> dict[str, Any]:
-    """Write baselines, diagnosis, data summary and evaluation facts into ``learn.run``; return them.
+    """Write evaluation, baselines, diagnosis, data summary, interpretation and suspects into ``learn.run``.
 
     Without a validation split only the data summary and latency are written. ``human_error``
     (default: the run config's ``human_error``) is the diagnosis' yardstick for avoidable bias.
     """
     if human_error is None:
         human_error = (getattr(learn, "config", None) or {}).get("human_error")
-    run_dir, data = learn.run.path, learn.data
-    evaluation = {"valid": {}, "parameters": sum(p.numel() for p in learn.model.parameters()),
-                  "latency_ms_per_example": measure_latency(learn.model, data.input_shape, learn.device,
-                                                             dtype=input_dtype(data)),
-                  "device": str(learn.device)}
-    out = {"data_summary": data_summary(data), "evaluation": evaluation}
+    run_dir, data, task = learn.run.path, learn.data, learn.task
+    evaluation: dict[str, Any] = {
+        "valid": {}, "parameters": sum(p.numel() for p in learn.model.parameters()),
+        "latency_ms_per_example": measure_latency(learn.model, data.input_shape, learn.device, data=data),
+        "device": str(learn.device)}
+    out: dict[str, Any] = {"data_summary": data_summary(data, task), "evaluation": evaluation}
+    interp = None
     if data.valid is not None:
-        saved, learn.metrics = learn.metrics, [make_metric(m) for m in evaluation_metrics(data.task)]
-        try:
-            evaluation["valid"] = learn.validate()
-        finally:
-            learn.metrics = saved
-        baselines = compute_baselines(data, budget_s=baseline_budget_s, seed=learn.seed or 0)
-        baselines["comparison"] = compare(evaluation["valid"], baselines)
-        out["baselines"] = baselines
-        if data.task == "classification":  # the recipe reads error rates (fractions); regression has no such scale
-            errors = run_errors(learn, run_dir)
+        # outputs are kept when something reads them after the pass: the task's choices, interpretation, suspects
+        keep = task.interpretation is not None or task.class_targets or bool(task.state())
+        passes = {"valid": predict_split(learn, "valid", [] if keep else task.eval_metrics(), keep=keep)}
+        if keep:
+            chosen = task.finalize(passes["valid"].decoded, passes["valid"].targets)  # e.g. a threshold
+            if chosen:
+                evaluation["chosen_on_valid"] = chosen
+        valid = passes["valid"].score(task.eval_metrics())
+        evaluation["valid"] = {"valid_loss": valid.pop("loss"), **valid}
+        baselines = compute_baselines(data, task, budget_s=baseline_budget_s, seed=learn.seed or 0)
+        if baselines is not None:
+            baselines["comparison"] = task.compare(evaluation["valid"], baselines["baselines"])
+            out["baselines"] = baselines
+        if task.class_targets:
+            passes["train"] = predict_split(learn, "train", keep=True)
+        if task.error_metric:  # the bias/variance recipe reads error rates (fractions)
+            errors = run_errors(learn, run_dir, passes)
             out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"], human_error=human_error,
                                         train_dev_error=errors["train_dev_error"], test_error=errors["test_error"]).to_json()
+        if task.interpretation == "classes":
+            interps = {s: Interpretation.from_pass(p, data) for s, p in passes.items()}
+            interp = interps["valid"]
+            out["interpretation"] = interp.summary(12)
+            if data.on_device:  # label_suspects.csv: see evaluate/suspects.py
+                write_suspects(rank_all(interps, data.classes), run_dir)
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)
-    if data.task == "classification" and data.valid is not None:
-        write_interpretation(Interpretation.from_learner(learn, "valid"), run_dir)
-    if data.task == "classification" and data.on_device:  # label_suspects.csv: see evaluate/suspects.py
-        write_suspects(label_suspects(learn), run_dir)
+    out["interpretation"] = interp
     return out
-
-
-def write_interpretation(interp: Interpretation, run_dir: Path, k: int = 12) -> dict[str, Any]:
-    """``interpretation.json``, ``confusion_matrix.png`` and (images) ``top_losses.png`` / ``most_uncertain.png``."""
-    from deepdojo.report.plots_eval import confusion_png, gallery_png
-    from deepdojo.train.run_folder import atomic_write_bytes
-
-    summary = interp.summary(k)
-    write_json(run_dir / "interpretation.json", summary)
-    atomic_write_bytes(run_dir / "confusion_matrix.png", confusion_png(summary["confusion_matrix"], interp.classes))
-    if interp.inputs is not None and interp.inputs.dim() == 4:
-        for name, rows in (("top_losses", summary["top_losses"]), ("most_uncertain", summary["most_uncertain"])):
-            images = interp.inputs[[r["index"] for r in rows]]
-            captions = [f"{r['predicted']}/{r['actual']}\np={r['probability']:.2f} loss={r['loss']:.2f}" for r in rows]
-            title = "predicted/actual, probability of the prediction" + (" (highest loss first)" if name == "top_losses" else "")
-            atomic_write_bytes(run_dir / f"{name}.png", gallery_png(images, captions, title))
-    return summary
 
 
 def diagnose_run(run_dir: str | Path, human_error: float | None = None, checkpoint: str = "best", data=None) -> Diagnosis:
     """The diagnosis of ``run_dir``'s checkpoint, written to ``diagnosis.json``."""
     run_dir = Path(run_dir)
     data = data if data is not None else load_run_data(run_dir)
-    if data.task != "classification":
-        raise ConfigError(f"the bias/variance recipe reads error rates; this run is {data.task}", where=str(run_dir),
-                          fix="compare train and valid MAE in evaluation.json / report.html instead")
-    learn, _ = learner_for_run(run_dir, data, checkpoint, metrics=[error_key(data.task)])
+    learn, _ = learner_for_run(run_dir, data, checkpoint)
+    if not learn.task.error_metric:
+        raise ConfigError(f"the bias/variance recipe reads error rates; this run's task ({learn.task.name}) has none",
+                          where=str(run_dir), fix="compare train and valid metrics in evaluation.json / report.html instead")
     e = run_errors(learn, run_dir)
     result = diagnose(e["train_error"], e["valid_error"], human_error=human_error, train_dev_error=e["train_dev_error"],
                       test_error=e["test_error"])
     write_json(run_dir / "diagnosis.json", {**result.to_json(), "checkpoint": checkpoint})
     return result
-

@@ -27,7 +27,7 @@ import torch
 
 from deepdojo.errors import DataError
 from deepdojo.metrics.classification import confusion_counts
-from deepdojo.train.run_folder import atomic_write_bytes
+from deepdojo.io import atomic_write_bytes
 
 DEFAULT_TAGS = ("blurry", "mislabeled", "other")
 BASE_COLUMNS = ("index", "id", "actual", "predicted", "probability")
@@ -46,6 +46,11 @@ class Interpretation:
         self.losses = -p_true.clamp_min(1e-12).log()  # (N,) cross-entropy of each example
 
     @classmethod
+    def from_pass(cls, p, data) -> "Interpretation":
+        """From a prediction pass with kept outputs (:func:`deepdojo.evaluate.passes.predict_split`)."""
+        return cls(p.decoded, p.targets, data.classes, p.inputs, split_ids(data, p.split))
+
+    @classmethod
     def from_learner(cls, learn, split: str = "valid") -> "Interpretation":
         """Predictions of ``learn``'s model on ``split`` (``train``/``valid``; test stays sealed)."""
         from deepdojo.data.loaders import TensorLoader
@@ -54,7 +59,7 @@ class Interpretation:
         loader = eval_loader(learn.data, split)
         probs, targets = learn.get_preds(loader)
         inputs = loader.x.cpu() if isinstance(loader, TensorLoader) else None
-        ids = _split_ids(learn.data, split)
+        ids = split_ids(learn.data, split)
         return cls(probs, targets, learn.data.classes, inputs, ids)
 
     @classmethod
@@ -111,11 +116,11 @@ class Interpretation:
 
     def plot_top_losses(self, k: int = 9):
         """The ``k`` highest-loss examples as an inline figure (images; otherwise a table of them)."""
-        from deepdojo.report.inline import PNG, HTMLTable
+        from deepdojo.figures import PNG, HTMLTable
 
         rows = self.top_losses(k)
         if self.inputs is not None and self.inputs.dim() == 4:
-            from deepdojo.report.plots_eval import gallery_png
+            from deepdojo.figures import gallery_png
 
             captions = [f"{r['predicted']}/{r['actual']}\np={r['probability']:.2f} loss={r['loss']:.2f}" for r in rows]
             title = "top losses: predicted/actual, probability of the prediction"
@@ -160,7 +165,7 @@ def _ticked(value: str | None) -> bool:
     return bool(value and value.strip() and value.strip().lower() not in ("0", "no", "false", "n"))
 
 
-def _split_ids(data, split: str) -> list[str] | None:
+def split_ids(data, split: str) -> list[str] | None:
     ids, splits = data.info.get("ids"), data.info.get("splits")
     if ids is None or splits is None or split not in splits:
         return None

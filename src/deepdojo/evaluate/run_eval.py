@@ -7,7 +7,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> _ = learn.fit(1, 0.05)
+    >>> learn.fit(1, 0.05)
     >>> sorted(evaluate_run(learn.run.path, split="valid")["metrics"])[:3]
     ['accuracy', 'ece', 'error_rate']
 """
@@ -23,20 +23,15 @@ from deepdojo.data.core import Data
 from deepdojo.data.loaders import TensorLoader
 from deepdojo.errors import CheckpointError, ConfigError, DataError
 from deepdojo.evaluate.vault import TestVault
-from deepdojo.metrics import default_metrics
-from deepdojo.train.run_folder import read_json_file
+from deepdojo.io import read_json_file
 
 SPLITS = ("train", "valid", "test")
 
 
-def evaluation_metrics(task: str) -> list[str]:
-    """What ``evaluate`` reports: the run's defaults plus macro-F1 and calibration for classifiers."""
-    return default_metrics(task) + (["f1_macro", "ece"] if task == "classification" else [])
-
-
 def load_run_data(run_dir: str | Path) -> Data:
     """The run's data rebuilt from ``config.json`` (same seed, same split), checked against ``splits.json``."""
-    from deepdojo import vision
+    from deepdojo.data.load import load_data, table_options_of
+    from deepdojo.data.train_dev import with_train_dev
 
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
@@ -47,10 +42,12 @@ def load_run_data(run_dir: str | Path) -> Data:
     if not source or source == "<in memory>":
         raise ConfigError("the run was trained on in-memory data, which cannot be rebuilt from config.json",
                           where=str(cfg_path), fix="pass data= to evaluate_run from Python")
-    data = vision.load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2),
+    data = load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2),
                             test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
-                            skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False))
+                            skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False),
+                            **table_options_of(cfg))
+    data = with_train_dev(data, cfg.get("train_dev_pct") or 0.0, cfg.get("seed", 0))
     check_split(run_dir, data)
     return data
 
@@ -86,16 +83,33 @@ def eval_loader(data: Data, split: str):
 
 def learner_for_run(run_dir: str | Path, data: Data, checkpoint: str = "best", metrics: list[str] | None = None):
     """A Learner around the run's checkpoint (no callbacks, no run folder) and the checkpoint's sidecar."""
-    from deepdojo.predict import Predictor
+    from deepdojo.tasks import get_task
+    from deepdojo.train.checkpoint import model_from_checkpoint
     from deepdojo.train.learner import Learner
 
-    predictor = Predictor.from_run(run_dir, checkpoint=checkpoint)
-    if predictor.meta.get("num_classes") not in (None, data.num_classes):
-        raise CheckpointError(f"checkpoint has {predictor.meta['num_classes']} classes, the data {data.num_classes}",
+    model, meta = model_from_checkpoint(run_checkpoint(run_dir, checkpoint))
+    if data.num_classes is not None and meta.get("num_classes") not in (None, data.num_classes):
+        raise CheckpointError(f"checkpoint has {meta['num_classes']} classes, the data {data.num_classes}",
                               where=str(run_dir), fix="evaluate on the data the run was trained on")
-    learn = Learner(predictor.model, data, metrics=metrics or evaluation_metrics(data.task), progress=False,
+    task = get_task(meta.get("task") or data.task, **(meta.get("task_state") or {}))
+    learn = Learner(model, data, task=task, metrics=metrics or task.eval_metrics(), progress=False,
                     default_callbacks=False)
-    return learn, predictor.meta
+    return learn, meta
+
+
+def run_checkpoint(run_dir: str | Path, checkpoint: str = "best") -> Path:
+    """``run_dir/checkpoints/<checkpoint>.safetensors``; ``best`` falls back to ``last``."""
+    from deepdojo.train.checkpoint import weights_path
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError("run folder does not exist", where=str(run_dir), fix="pass a folder made by 'deepdojo train'")
+    path = weights_path(run_dir / "checkpoints" / checkpoint)
+    if not path.exists() and checkpoint == "best":
+        path = weights_path(run_dir / "checkpoints" / "last")
+    if not path.exists():
+        raise CheckpointError("no checkpoint in the run folder", where=str(path), fix="train first, or pass --checkpoint")
+    return path
 
 
 def evaluate_run(run_dir: str | Path, split: str = "valid", checkpoint: str = "best", data: Data | None = None) -> dict[str, Any]:
@@ -122,31 +136,39 @@ def _unprefixed(record: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in record.items()}
 
 
-def input_dtype(data) -> torch.dtype:
-    """What the model takes: int64 token ids for text, float otherwise."""
-    kind = (data.info.get("preprocess") or {}).get("kind")
-    return torch.long if kind in ("text", "language_model") else torch.float32
-
-
 @torch.no_grad()
-def measure_latency(model: torch.nn.Module, input_shape: tuple[int, ...], device: str | torch.device = "cpu",
-                    repeats: int = 20, dtype: torch.dtype = torch.float32) -> float:
-    """Median milliseconds to predict one example on ``device`` (batch of 1, after a warm-up).
+def measure_latency(model: torch.nn.Module, input_shape: tuple[int, ...] | None, device: str | torch.device = "cpu",
+                    repeats: int = 20, data: Data | None = None) -> float | None:
+    """Median milliseconds to predict one example on ``device`` (a batch of 1, after a warm-up).
 
-    ``dtype``: ``torch.long`` for models over token ids (see :func:`input_dtype`).
+    The one latency measure: the report, ``evaluation.json`` and the search's
+    satisficing constraint all use it. With ``data``, the example is the first
+    validation example as the model sees it (right dtype: token ids stay
+    integers); otherwise zeros of ``input_shape``.
     """
     import time
 
-    model = model.eval().to(device)
-    x = torch.zeros(1, *input_shape, device=device, dtype=dtype)
+    x = None
+    if data is not None and data.valid is not None:
+        xb = next(iter(data.valid))[0]
+        x = xb[:1].to(device)
+    elif input_shape is not None:
+        x = torch.zeros(1, *input_shape, device=device)
+    if x is None:
+        return None
+    was_training = model.training
+    model.eval().to(device)
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    for _ in range(3):
-        model(x)
-    times = []
-    for _ in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        model(x)
-        sync()
-        times.append(time.perf_counter() - t0)
+    try:
+        for _ in range(3):
+            model(x)
+        times = []
+        for _ in range(repeats):
+            sync()
+            t0 = time.perf_counter()
+            model(x)
+            sync()
+            times.append(time.perf_counter() - t0)
+    finally:
+        model.train(was_training)
     return 1000.0 * sorted(times)[len(times) // 2]

@@ -63,12 +63,16 @@ def label_suspects(learn, splits: tuple[str, ...] = ("train", "valid"), top: int
     """
     from deepdojo.evaluate.interpret import Interpretation
 
+    interps = {split: Interpretation.from_learner(learn, split) for split in splits
+               if getattr(learn.data, split, None) is not None}
+    return rank_all(interps, learn.data.classes, top)
+
+
+def rank_all(interps: dict[str, Any], classes: list[str] | None, top: int | None = DEFAULT_TOP) -> list[dict[str, Any]]:
+    """Suspects of several splits' :class:`Interpretation` s merged and ranked by ``p_given``, at most ``top``."""
     rows = []
-    for split in splits:
-        if getattr(learn.data, split, None) is None:
-            continue
-        it = Interpretation.from_learner(learn, split)
-        rows += rank_suspects(it.probs, it.targets, learn.data.classes, it.ids, split)
+    for split, it in interps.items():
+        rows += rank_suspects(it.probs, it.targets, classes, it.ids, split)
     rows.sort(key=lambda r: r["p_given"])
     rows = rows[:top] if top is not None else rows
     return [{"rank": n + 1, **r} for n, r in enumerate(rows)]
@@ -76,7 +80,7 @@ def label_suspects(learn, splits: tuple[str, ...] = ("train", "valid"), top: int
 
 def write_suspects(rows: list[dict[str, Any]], run_dir: str | Path) -> Path:
     """``label_suspects.csv`` in ``run_dir`` (written whole, then renamed into place)."""
-    from deepdojo.train.run_folder import atomic_write_bytes
+    from deepdojo.io import atomic_write_bytes
 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")

@@ -21,7 +21,7 @@ Example:
     >>> next(iter(data.test))
     Traceback (most recent call last):
     ...
-    deepdojo.evaluate.vault.TestSetSealedError: test split: the test set is sealed (fix: evaluate on it with 'deepdojo evaluate RUN --split test' or deepdojo.evaluate.evaluate_run(run, split='test'), which logs the look; tune on data.valid)
+    deepdojo.data.sealed.TestSetSealedError: test split: the test set is sealed (fix: evaluate on it with 'deepdojo evaluate RUN --split test' or deepdojo.evaluate.evaluate_run(run, split='test'), which logs the look; tune on data.valid)
     >>> vault = TestVault(tempfile.mkdtemp())
     >>> vault.look(data, lambda loader: {"n": sum(len(y) for _, y in loader)}, checkpoint_sha256="abc")["metrics"]
     {'n': 10}
@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -39,70 +38,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from deepdojo.data.sealed import SealedSplit, TestSetSealedError, seal  # noqa: F401 (re-exported)
 from deepdojo.errors import DeepdojoError
 
 LOG_NAME = "test_log.jsonl"
-
-
-class TestSetSealedError(DeepdojoError):
-    """Something other than the vault tried to read the test set."""
-
-    __test__ = False  # not a pytest test class
-
-
-class SealedSplit:
-    """A loader whose batches can only be read inside :meth:`TestVault.look`."""
-
-    __test__ = False
-
-    def __init__(self, loader: Iterable):
-        self._loader = loader
-        self._open = False
-
-    def __len__(self) -> int:
-        return len(self._loader)
-
-    def __iter__(self):
-        if not self._open:
-            raise TestSetSealedError(
-                "the test set is sealed", where="test split",
-                fix="evaluate on it with 'deepdojo evaluate RUN --split test' or "
-                    "deepdojo.evaluate.evaluate_run(run, split='test'), which logs the look; tune on data.valid",
-            )
-        return iter(self._loader)
-
-    @property
-    def wraps_tensor_loader(self) -> bool:
-        from deepdojo.data.loaders import TensorLoader
-
-        return isinstance(self._loader, TensorLoader)
-
-    def to(self, device, moved: dict | None = None) -> "SealedSplit":
-        """Move the wrapped loader's tensors (if it holds any); reads nothing. ``moved``: see ``TensorLoader.to``."""
-        if self.wraps_tensor_loader:
-            self._loader.to(device, moved)
-        elif hasattr(self._loader, "to"):
-            self._loader.to(device)
-        return self
-
-    @contextlib.contextmanager
-    def _opened(self):
-        """Unsealed for the duration of the block. Only :class:`TestVault` calls this."""
-        self._open = True
-        try:
-            yield self
-        finally:
-            self._open = False
-
-    def __repr__(self) -> str:
-        return f"SealedSplit({len(self)} batches)"
-
-
-def seal(loader: Iterable | None) -> SealedSplit | None:
-    """``loader`` wrapped in a :class:`SealedSplit` (``None`` and sealed splits pass through)."""
-    if loader is None or isinstance(loader, SealedSplit):
-        return loader
-    return SealedSplit(loader)
 
 
 def test_set_id(data_info: dict[str, Any]) -> str:

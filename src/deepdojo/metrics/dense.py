@@ -1,4 +1,4 @@
-"""Segmentation (IoU, Dice), multi-label (F1, Hamming loss) and distribution (CRPS) metrics.
+"""Segmentation (IoU, Dice) and distribution (CRPS) metrics (multi-label ones: multilabel.py).
 
 Streaming like every metric: device tensors in ``update``, one host read in
 ``compute``.
@@ -88,57 +88,6 @@ class IoUPerClass(IoU):
 
 class DicePerClass(Dice):
     name, per_class = "dice_per_class", True
-
-
-class _MultiLabel(Metric):
-    """Per-label true/false positives/negatives of ``(B, L)`` logits (on where > 0) vs 0/1 targets."""
-
-    def reset(self) -> None:
-        self.sums = None  # (3, L): tp, fp, fn
-
-    def update(self, pred, target):
-        p, t = (pred > 0).double(), target.double()
-        s = torch.stack([(p * t).sum(0), (p * (1 - t)).sum(0), ((1 - p) * t).sum(0)])
-        self.sums = s if self.sums is None else self.sums + s
-
-    def _f1(self) -> torch.Tensor:
-        tp, fp, fn = self.sums.cpu()
-        den = 2 * tp + fp + fn
-        return torch.where(den > 0, 2 * tp / den.clamp_min(1e-300), torch.zeros_like(den))  # 0 when undefined
-
-
-class MultiLabelF1(_MultiLabel):
-    """Mean F1 over labels (macro); a label never present nor predicted scores 0, as in scikit-learn."""
-
-    name = "multilabel_f1"
-
-    def compute(self) -> float:
-        return float(self._f1().mean()) if self.sums is not None else float("nan")
-
-
-class MultiLabelF1PerLabel(_MultiLabel):
-    name = "multilabel_f1_per_label"
-
-    def compute(self) -> list[float]:
-        return self._f1().tolist() if self.sums is not None else []
-
-
-class HammingLoss(Metric):
-    """Fraction of (example, label) cells predicted wrong."""
-
-    name = "hamming_loss"
-    higher_is_better = False
-
-    def reset(self) -> None:
-        self.wrong = self.cells = None
-
-    def update(self, pred, target):
-        wrong = ((pred > 0) != target.bool()).sum()
-        self.wrong = wrong if self.wrong is None else self.wrong + wrong
-        self.cells = target.numel() if self.cells is None else self.cells + target.numel()
-
-    def compute(self) -> float:
-        return float(self.wrong) / self.cells if self.cells else float("nan")
 
 
 def crps_gaussian(mu: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

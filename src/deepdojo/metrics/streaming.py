@@ -140,13 +140,16 @@ def _registry() -> dict:
     """Every named metric: the ones above plus those in classification.py and dense.py."""
     from deepdojo.metrics import classification as c
     from deepdojo.metrics import dense as d
+    from deepdojo.metrics import multilabel as ml
+    from deepdojo.metrics import sequence as sq
 
     names = dict(METRICS)
     for measure, cls in (("precision", c.Precision), ("recall", c.Recall), ("f1", c.F1)):
         for avg in c.AVERAGES:
             names[f"{measure}_{avg}"] = lambda cls=cls, avg=avg: cls(avg)
     for cls in (c.ConfusionMatrix, c.PerClassAccuracy, c.WeightedError, c.ExpectedCalibrationError, d.IoU, d.Dice,
-                d.IoUPerClass, d.DicePerClass, d.MultiLabelF1, d.MultiLabelF1PerLabel, d.HammingLoss):
+                d.IoUPerClass, d.DicePerClass, ml.MultiLabelF1, ml.MultiLabelF1PerLabel, ml.HammingLoss, ml.MultiLabelAP,
+                sq.TokenNLL, sq.BitsPerToken, sq.Perplexity, sq.TokenAccuracy):
         names[cls.name] = cls
     from deepdojo.metrics import ranking as r
 
@@ -184,8 +187,3 @@ def make_metric(spec: str | Metric) -> Metric:
     close = difflib.get_close_matches(spec, list(registry), n=1)
     fix = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(sorted(registry))}"
     raise ConfigError(f"unknown metric {spec!r}", where="metrics", fix=fix)
-
-
-def default_metrics(task: str) -> list[str]:
-    """What a run reports when no metrics are named."""
-    return ["accuracy", "error_rate"] if task == "classification" else ["mae", "rmse", "r2"]

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from deepdojo.report.plots import curves_png
-from deepdojo.train.run_folder import RunFolder, atomic_write_bytes, read_json_file
+from deepdojo.train.run_folder import RunFolder
+from deepdojo.io import atomic_write_bytes, read_json_file
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}

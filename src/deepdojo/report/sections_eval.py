@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from deepdojo.evaluate.vault import TestVault
-from deepdojo.train.run_folder import RunFolder, read_json_file
+from deepdojo.train.run_folder import RunFolder
+from deepdojo.io import read_json_file
 
 
 def _load(run: RunFolder, name: str) -> Any:
@@ -39,7 +40,9 @@ def baselines_section(run: RunFolder) -> list[tuple[str, str]]:
     base, ev = _load(run, "baselines.json"), _load(run, "evaluation.json")
     if not base:
         return []
-    keys = ["accuracy", "error_rate"] if base["task"] == "classification" else ["mae", "rmse", "r2"]
+    facts = ("rows_used", "rows_available", "seconds", "predicts")  # not scores: shown in the note
+    keys = list(dict.fromkeys(k for b in base["baselines"].values() for k, v in b.items()
+                              if k not in facts and isinstance(v, (int, float)) and not isinstance(v, bool)))
     model = (ev or {}).get("valid", {})
     rows = [["this model", *[model.get(k) for k in keys], ""]]
     for name, b in base["baselines"].items():

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deepdojo.report.html_report import STYLE, data_uri
-from deepdojo.train.run_folder import atomic_write_bytes
+from deepdojo.io import atomic_write_bytes
 
 
 def _cell(v: Any) -> str:

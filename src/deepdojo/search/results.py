@@ -27,7 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from deepdojo.search.space import apply_params, parse_space
 from deepdojo.search.plots import history_png, slices_png
-from deepdojo.train.run_folder import atomic_write_bytes, write_json
+from deepdojo.io import atomic_write_bytes, write_json
 
 
 def violations(trial: FrozenTrial, max_latency_ms: float | None, max_params: int | None) -> list[str]:

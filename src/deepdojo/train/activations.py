@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from deepdojo.errors import ConfigError
-from deepdojo.train.run_folder import atomic_write_bytes
+from deepdojo.io import atomic_write_bytes
 
 
 class FeatureHooks:

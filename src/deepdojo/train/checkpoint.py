@@ -27,7 +27,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from deepdojo.errors import CheckpointError
-from deepdojo.train.run_folder import atomic_write_bytes, read_json_file, write_json
+from deepdojo.io import atomic_write_bytes, read_json_file, write_json
 
 FORMAT = "deepdojo-weights-1"
 
@@ -103,3 +103,15 @@ def load_weights(model: nn.Module, path: str | Path, strict: bool = True) -> dic
         raise CheckpointError(f"weights do not fit this model: {first}", where=str(weights_path(path)),
                               fix="build the same architecture the checkpoint was trained with") from None
     return meta
+
+
+def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the architecture a weights file records and load its verified weights: ``(model, meta)``."""
+    from deepdojo.models.hub import build_model
+
+    meta = read_meta(path)
+    if "arch" not in meta:
+        raise CheckpointError("checkpoint does not record its architecture", where=str(weights_path(path)))
+    model = build_model(meta["arch"], tuple(meta["input_shape"]), meta["num_classes"], **meta.get("model_kwargs", {}))
+    load_weights(model, path)
+    return model.eval(), meta

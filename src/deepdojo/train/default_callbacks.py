@@ -25,5 +25,6 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
     elif progress:
         cbs.append(ProgressBar("rich" if interactive() else "plain"))
     if learn.run is not None:
-        cbs += [ResumeFromCheckpoint(), RunLogger(), SaveCheckpoints(), TrainingCheckpoints()]
+        cbs += [ResumeFromCheckpoint(), RunLogger(), SaveCheckpoints(),
+                TrainingCheckpoints(every_steps=learn.checkpoint_every, every_seconds=learn.checkpoint_seconds)]
     return cbs

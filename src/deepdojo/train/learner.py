@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from deepdojo.data.core import Data
 from deepdojo.data.loaders import TensorLoader
-from deepdojo.metrics import Metric, default_metrics, make_metric
+from deepdojo.metrics import Metric, make_metric
+from deepdojo.tasks import Task, get_task
 from deepdojo.train import schedules
 from deepdojo.train.activations import ActivationsMixin
 from deepdojo.train.history import History
@@ -36,11 +36,6 @@ from deepdojo.train.reproducibility import resolve_device, seed_everything, set_
 from deepdojo.train.transfer import TransferMixin, optimizer_groups, set_lr_scales
 
 
-def regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MSE that accepts ``(B, 1)`` predictions for ``(B,)`` targets."""
-    return F.mse_loss(pred.reshape(target.shape), target.float())
-
-
 class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
     """Trains ``model`` on ``data``. Plain PyTorch in, plain PyTorch out.
 
@@ -48,11 +43,13 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         model: any ``nn.Module``.
         data: a :class:`Data`, or a ``(train_loader, valid_loader)`` pair of any
             iterables yielding ``(x, y)`` batches.
-        loss_fn: ``f(pred, target) -> scalar``; default cross-entropy for
-            classification, MSE for regression.
+        loss_fn: ``f(pred, target) -> scalar``; default: the task's loss.
         opt: ``"adamw"``, ``"adam"``, ``"sgd"``, ``"rmsprop"``, a ``torch.optim``
             class, or a factory ``f(param_groups, lr=...)``.
-        metrics: names or :class:`Metric` objects, computed on validation.
+        metrics: names or :class:`Metric` objects, computed on validation; default: the task's.
+        task: a :class:`~deepdojo.tasks.Task` or its name (``"multilabel"``); default: the one the
+            data suggests (``data.task``). It supplies the loss, metrics, decoding and, for tasks
+            whose step is not ``loss(model(x), y)``, the training step.
         callbacks: extra :class:`Callback` objects.
         lr: default learning rate for ``fit``.
         weight_decay, momentum, nesterov: optimizer settings (see ``make_optimizer``).
@@ -67,6 +64,10 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         grad_clip: clip the gradient norm to this value each step.
         default_callbacks: add the standard set (progress, NaN guard, run logger,
             checkpoints when ``run_dir`` is set).
+        config: the resolved config recorded in ``config.json`` (default: a description of this Learner).
+        model_spec: how to rebuild the model (``arch``, ``model_kwargs``, ``num_classes``) for checkpoints.
+        checkpoint_every, checkpoint_seconds: full-state checkpoint cadence (steps, seconds) besides epoch ends.
+        finisher: ``f(learn) -> summary`` run by :meth:`finish` (the pipeline passes ``deepdojo.run.finish``).
     """
 
     def __init__(
@@ -90,6 +91,12 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         progress: bool | None = None,
         grad_clip: float | None = None,
         default_callbacks: bool = True,
+        task: Task | str | None = None,
+        config: dict[str, Any] | None = None,
+        model_spec: dict[str, Any] | None = None,
+        checkpoint_every: int | None = None,
+        checkpoint_seconds: float | None = 600.0,
+        finisher: Callable | None = None,
     ):
         from deepdojo.train.default_callbacks import standard_callbacks
 
@@ -104,8 +111,12 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         self.model = model.to(self.device)
         if callable(getattr(self.model, "check_data", None)):  # e.g. tabular category codes vs cardinalities, once
             self.model.check_data(self.data)
-        self.loss_fn = loss_fn or (F.cross_entropy if self.data.task == "classification" else regression_loss)
-        self.metrics = [make_metric(m) for m in (metrics if metrics is not None else default_metrics(self.data.task))]
+        self.task = get_task(task if task is not None else self.data.task)
+        self.loss_fn = loss_fn or self.task.loss
+        self.metrics = [make_metric(m) for m in (metrics if metrics is not None else self.task.metrics())]
+        self.config, self.model_spec = config, dict(model_spec or {})
+        self.checkpoint_every, self.checkpoint_seconds = checkpoint_every, checkpoint_seconds
+        self.finisher = finisher
         self.lr, self.bf16 = lr, bf16
         self.opt_spec = (opt, dict(weight_decay=weight_decay, momentum=momentum, nesterov=nesterov))
         self.opt = make_optimizer(opt, self.param_groups(), lr, **self.opt_spec[1])
@@ -120,6 +131,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         self.history: History = History()  # one record per epoch, numbered from 0
         self.epoch, self.step, self.batch_idx, self.start_batch = 0, 0, 0, 0
         self.lr_factor = 1.0  # multiplies the schedule; lowered by a NaN rollback, saved in checkpoints
+        self.rollback_lr_factor: float | None = None  # a pending NaN rollback's factor, taken by ResumeFromCheckpoint
         self.epoch_losses, self.epoch_sizes = [], []  # the running epoch's per-step losses (device) and sizes
         self.lr_find_result = None
 
@@ -212,6 +224,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
     def _run_fit(self, epochs: int, lr_at: Callable[[int], float], mom_at: Callable | None, resume: bool) -> None:
         """The training loop, top to bottom. Hooks fire at each event (see callbacks.py)."""
         model, opt, loss_fn, train = self.model, self.opt, self.loss_fn, self.data.train
+        task_step = self.task.train_step  # None: the standard step below (one check per step, no extra frame)
         move = not isinstance(train, TensorLoader)  # tensor loaders already yield device batches
         scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
         mkey = momentum_key(opt) if mom_at else None
@@ -238,13 +251,16 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
                         self._set_hparams(lr_at(self.step) * self.lr_factor, scales, mkey, mom_at)
                         try:
                             self._event("before_batch")
-                            with self._autocast():
-                                self.pred = model(xb)
-                                self.loss = loss_fn(self.pred, yb)
-                            self._event("before_backward")
-                            self.loss.backward()
-                            self._event("after_backward")
-                            opt.step()
+                            if task_step is None:
+                                with self._autocast():
+                                    self.pred = model(xb)
+                                    self.loss = loss_fn(self.pred, yb)
+                                self._event("before_backward")
+                                self.loss.backward()
+                                self._event("after_backward")
+                                opt.step()
+                            else:  # the task's own step: forward, backward(s), optimizer step(s), events
+                                self.loss = task_step(self, xb, yb)
                             losses.append(self.loss.detach())
                             sizes.append(len(yb))
                         except CancelBatch:
@@ -327,7 +343,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
     def get_preds(self, loader: Iterable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(predictions, targets)`` over ``loader`` (default: validation), on the CPU.
 
-        Predictions are probabilities for classification, raw outputs otherwise.
+        Predictions are decoded by the task: probabilities for classification, raw outputs for regression.
         """
         loader = self.data.valid if loader is None else loader
         was_training = self.model.training
@@ -336,7 +352,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         for xb, yb in loader:
             with self._autocast():
                 pred = self.model(xb.to(self.device)).float()
-            preds.append(pred.softmax(-1) if self.data.task == "classification" else pred)
+            preds.append(self.task.decode(pred))
             targets.append(yb)
         self.model.train(was_training)
         return torch.cat(preds).cpu(), torch.cat(targets).cpu()
@@ -348,36 +364,26 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         - A raw input — an image path, a PIL image, a NumPy array, a CSV row
           (dict, list or ``"a,b,c"``, categories as text) or a string — is
           preprocessed exactly as training did (``data.info["preprocess"]``) and
-          returns ``(label, index, probabilities)`` for classification (the
-          model's output for regression). ``strict=True`` refuses an input that
+          returns ``(label, index, probabilities)`` for classification (the task's
+          decoded output otherwise). ``strict=True`` refuses an input that
           differs from the training data (image size, channels) instead of warning.
         - A ``torch.Tensor`` keeps the tensor behaviour: a batch ``(B, ...)`` or
           one sample of ``data.input_shape`` (uint8 images, unscaled features),
           through the validation transform; classification returns
           probabilities ``(B, K)`` (or ``(K,)``).
         """
-        from deepdojo.data.transforms import transform_from_json
+        from deepdojo.train.inference import predict_batch
 
         if not isinstance(x, torch.Tensor):
             from deepdojo.data.preprocess import preprocessor_from_json
             from deepdojo.train.inference import predict_raw
 
             pre = preprocessor_from_json(self.data.info.get("preprocess"))
-            return predict_raw(self.model, pre, self.data.task, self.data.classes, x, self.device, strict)
+            return predict_raw(self.model, pre, self.task, self.data.classes, x, self.device, strict)
         x = torch.as_tensor(x)
         single = self.data.input_shape is not None and x.dim() == len(self.data.input_shape)
-        if single:
-            x = x.unsqueeze(0)
-        tf = transform_from_json(self.data.info.get("transform"))
-        x = x.to(self.device)
-        if tf is not None:
-            x, _ = tf(x, None, None)
-        was_training = self.model.training
-        self.model.eval()
-        with self._autocast():
-            out = self.model(x.float() if not x.is_floating_point() else x).float()
-        self.model.train(was_training)
-        out = out.softmax(-1) if self.data.task == "classification" else out
+        out = predict_batch(self.model, x.unsqueeze(0) if single else x, self.data.info.get("transform"), self.task,
+                            self.device, self._autocast())
         return out[0] if single else out
 
     # ------------------------------------------------------- LR finder, save/load
@@ -437,13 +443,14 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
     def model_meta(self, extra: dict | None = None) -> dict[str, Any]:
         """What ``predict`` needs besides weights: classes, input shape, preprocessing."""
         meta = {
-            "task": self.data.task,
+            "task": self.task.name,
+            "task_state": self.task.state(),
             "classes": self.data.classes,
             "input_shape": list(self.data.input_shape) if self.data.input_shape else None,
-            "transform": self.data.info.get("transform"),
-            "preprocess": self.data.info.get("preprocess"),  # raw input -> model input (data/preprocess.py)
+            "transform": None,
+            **self.data.info.for_checkpoint(),  # every preprocessing step predict needs
             "epoch": self.epoch,
         }
-        meta.update(getattr(self, "model_spec", {}))
+        meta.update(self.model_spec)
         meta.update(extra or {})
         return meta

@@ -52,8 +52,8 @@ class LRFindResult:
 
     def plot(self, path: str | Path | None = None):
         """Loss vs learning rate (log x), one marker per rule; saved to ``path`` (atomically) if given."""
-        from deepdojo.report.plots import fig_to_png, subplots
-        from deepdojo.train.run_folder import atomic_write_bytes
+        from deepdojo.figures import fig_to_png, subplots
+        from deepdojo.io import atomic_write_bytes
 
         fig, ax = subplots(figsize=(6, 4))
         ax.plot(self.lrs, self.losses, color="#1f77b4")
@@ -79,7 +79,7 @@ class LRFindResult:
 
     def _repr_png_(self) -> bytes:
         """Jupyter shows the plot under the short text."""
-        from deepdojo.report.plots import fig_to_png
+        from deepdojo.figures import fig_to_png
 
         if getattr(self, "_shown_inline", False):  # show() already put the plot in this cell's output
             self._shown_inline = False
@@ -94,7 +94,7 @@ class LRFindResult:
         if in_notebook():
             from IPython.display import Image, display
 
-            from deepdojo.report.plots import fig_to_png
+            from deepdojo.figures import fig_to_png
 
             display(Image(data=fig_to_png(self.plot())))  # PNG bytes: shown whatever the notebook's backend
             self._shown_inline = True

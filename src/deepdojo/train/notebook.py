@@ -1,7 +1,7 @@
 """``learn.show_batch()``, ``learn.show_results()``, ``learn.plot_loss()``: figures that show inline in Jupyter.
 
-Each returns a :class:`~deepdojo.report.inline.PNG` (images, curves) or an
-:class:`~deepdojo.report.inline.HTMLTable` (tables, texts): drawn inline when it
+Each returns a :class:`~deepdojo.figures.PNG` (images, curves) or an
+:class:`~deepdojo.figures.HTMLTable` (tables, texts): drawn inline when it
 is a cell's value, saved with ``.save(path)`` anywhere.
 """
 
@@ -33,10 +33,10 @@ class NotebookMixin:
         return xb[:n].detach().cpu(), yb[:n].detach().cpu(), loader
 
     def _view(self, xb: torch.Tensor, loader, captions: list[str], title: str):
-        from deepdojo.report.inline import PNG, HTMLTable
+        from deepdojo.figures import PNG, HTMLTable
 
         if xb.dim() == 4:  # images (B, C, H, W), shown as the model sees them (after augmentation)
-            from deepdojo.report.plots_eval import gallery_png
+            from deepdojo.figures import gallery_png
 
             return PNG(gallery_png(_undo_transform(xb, getattr(loader, "transform", None)), captions, title), title)
         spec = self.data.info.get("preprocess") or {}
@@ -61,19 +61,22 @@ class NotebookMixin:
         with torch.no_grad():
             out = self.model(xb.to(self.device)).float().cpu()
         self.model.train(was)
-        if self.data.task == "classification":
-            probs = out.softmax(-1)
-            p, idx = probs.max(-1)
-            captions = [f"{a}/{b}\np={q:.2f}" for a, b, q in zip(self._labels(idx), self._labels(yb), p.tolist())]
-        else:
-            captions = [f"{a}/{b}" for a, b in zip(self._labels(out.squeeze(-1)), self._labels(yb))]
+        decoded = self.task.decode(out)
+        captions = []
+        for d, actual in zip(decoded, self._labels(yb)):
+            shown = self.task.format_prediction(d, self.data.classes, top=1)  # the task says what a prediction is
+            pred = shown.get("prediction")
+            fmt = lambda v: f"{v:.3g}" if isinstance(v, float) else str(v)  # noqa: E731
+            pred = ",".join(map(fmt, pred)) if isinstance(pred, list) else fmt(pred)
+            p = f"\np={shown['probability']:.2f}" if "probability" in shown else ""
+            captions.append(f"{pred}/{actual}{p}")
         return self._view(xb, loader, captions, "predicted/actual")
 
     def plot_loss(self):
         """Training and validation loss (and the metrics) per epoch, numbered from 0."""
         from deepdojo.errors import ConfigError
-        from deepdojo.report.inline import PNG
-        from deepdojo.report.plots import curves_png
+        from deepdojo.figures import PNG
+        from deepdojo.figures import curves_png
 
         if not self.history:
             raise ConfigError("no epochs recorded yet", where="plot_loss", fix="call fit first")

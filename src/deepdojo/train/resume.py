@@ -60,7 +60,7 @@ class ResumeFromCheckpoint(Callback):
         sweep(folder)
         sweep(learn.run.path)
         self.resumed_from, self.rejected = None, []
-        lr_factor = learn.__dict__.pop("rollback_lr_factor", None)  # set by Learner.fit for a NaN rollback
+        lr_factor, learn.rollback_lr_factor = getattr(learn, "rollback_lr_factor", None), None  # a pending NaN rollback
         found = newest_good_state(folder) if learn.resume else None
         size = found[0].stat().st_size if found else expected_bytes(learn)
         check_free_space(folder, size)

@@ -82,16 +82,29 @@ class RunLogger(Callback):
 
 
 class SaveCheckpoints(Callback):
-    """``checkpoints/last`` after every epoch, ``checkpoints/best`` when ``monitor`` improves."""
+    """``checkpoints/last`` after every epoch, ``checkpoints/best`` when ``monitor`` improves.
+
+    ``monitor=None`` watches what the Learner's task names (``task.monitor``, in its direction).
+    """
 
     order = 5
 
-    def __init__(self, monitor: str = "valid_loss", mode: str = "auto"):
-        self.monitor = Monitor(monitor, mode)
+    def __init__(self, monitor: str | None = None, mode: str = "auto"):
+        self.key, self.mode, self._monitor = monitor, mode, None
+
+    @property
+    def monitor(self) -> Monitor:
+        if self._monitor is None:
+            task = self.learn.task
+            if self.key is None:
+                self._monitor = Monitor(task.monitor, "min" if task.minimize else "max")
+            else:
+                self._monitor = Monitor(self.key, self.mode)
+        return self._monitor
 
     def before_fit(self) -> None:
         if not self.learn.resume:
-            self.monitor = Monitor(self.monitor.key, self.monitor.mode)
+            self._monitor = None  # a fresh fit forgets the previous best
 
     def after_epoch(self) -> None:
         learn = self.learn

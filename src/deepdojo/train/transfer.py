@@ -25,6 +25,7 @@ from torch import nn
 
 from deepdojo.errors import CheckpointError, ConfigError
 from deepdojo.train import schedules
+from deepdojo.models.hub import HUB_PREFIXES, build_model, hub_model, replace_head  # noqa: F401 (re-exported)
 from deepdojo.train.callbacks import Callback
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -227,68 +228,6 @@ def load_pretrained(model: nn.Module, source: str | Path, arch: str | None = Non
                               fix="build the same architecture and model_kwargs the checkpoint was trained with")
     model.load_state_dict(keep, strict=False)
     return {"source": str(path), "loaded": len(keep), "new": new, "arch": meta.get("arch")}
-
-
-HUB_PREFIXES = ("timm:", "torchvision:")
-
-
-def hub_model(spec: str, num_classes: int, in_channels: int = 3, pretrained: bool = True,
-              where: str = "pretrained") -> nn.Module:
-    """``timm:NAME`` or ``torchvision:NAME`` with a new ``num_classes`` head (hub weights when ``pretrained``).
-
-    Both packages are optional and imported only here; a missing one is a clear
-    error. ``pretrained=False`` builds the bare architecture (no download), for
-    loading a run's own checkpoint into it.
-    """
-    lib, _, name = spec.partition(":")
-    try:
-        if lib == "timm":
-            import timm
-
-            try:
-                return timm.create_model(name, pretrained=pretrained, num_classes=num_classes, in_chans=in_channels)
-            except RuntimeError as exc:  # timm's "Unknown model"
-                raise ConfigError(f"timm cannot build {name!r}: {str(exc).splitlines()[0]}", where=where,
-                                  fix="check the name with timm.list_models()") from None
-        if lib == "torchvision":
-            import torchvision
-        else:
-            raise ConfigError(f"unknown pretrained source {spec!r}", where=where,
-                              fix="pass a run folder, timm:NAME or torchvision:NAME")
-    except ImportError:
-        raise ConfigError(f"{lib} is not installed, so {spec!r} cannot be built", where=where,
-                          fix=f"pip install {lib}, or pass a deepdojo run folder") from None
-    if in_channels != 3:
-        raise ConfigError(f"torchvision weights expect 3 input channels, the data has {in_channels}",
-                          where=where, fix="use timm:NAME (it adapts the stem) or RGB images")
-    try:
-        model = torchvision.models.get_model(name, weights="DEFAULT" if pretrained else None)
-    except ValueError as exc:  # torchvision's "Unknown model"
-        raise ConfigError(f"torchvision cannot build {name!r}: {str(exc).splitlines()[0]}", where=where,
-                          fix="check the name with torchvision.models.list_models()") from None
-    return replace_head(model, num_classes)
-
-
-def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
-    """Swap the last ``nn.Linear`` for a fresh one with ``num_classes`` outputs."""
-    name, last = next(((n, m) for n, m in reversed(list(model.named_modules())) if isinstance(m, nn.Linear)), (None, None))
-    if last is None:
-        raise ConfigError("the model has no linear head to replace", where="pretrained")
-    parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
-    setattr(parent, name.rsplit(".", 1)[-1], nn.Linear(last.in_features, num_classes))
-    return model
-
-
-def build_model(arch: str, input_shape: tuple[int, ...], num_classes: int, **model_kwargs) -> nn.Module:
-    """A registered deepdojo ``arch``, or a hub architecture (``timm:NAME``) without hub weights.
-
-    What a checkpoint's ``arch`` names is rebuilt this way before its weights are loaded.
-    """
-    if arch.startswith(HUB_PREFIXES):
-        return hub_model(arch, num_classes, in_channels=input_shape[0], pretrained=False, where="arch")
-    from deepdojo.models import create_model_for
-
-    return create_model_for(arch, input_shape, num_classes, **model_kwargs)
 
 
 def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int, ...],

@@ -1,0 +1,17 @@
+"""Tasks: what kind of problem a run solves (see :mod:`deepdojo.tasks.base`).
+
+>>> from deepdojo.tasks import get_task, task_names
+>>> get_task("multilabel", threshold=0.3)
+MultiLabel(threshold=0.3)
+>>> "classification" in task_names()
+True
+"""
+
+from deepdojo.tasks.base import Task, get_task, register_task, task_names
+from deepdojo.tasks.classification import Classification
+from deepdojo.tasks.language_model import LanguageModel
+from deepdojo.tasks.multilabel import MultiLabel
+from deepdojo.tasks.regression import Regression
+
+__all__ = ["Classification", "LanguageModel", "MultiLabel", "Regression", "Task", "get_task", "register_task",
+           "task_names"]

@@ -1,0 +1,90 @@
+"""Language modelling: predict the next token at every position of a block.
+
+Inputs and targets are token ids ``(B, T)`` (targets = inputs shifted by one),
+the model returns logits ``(B, T, V)``. Cross-entropy per token; the same
+number reported in nats, bits per token (bits per character for a character
+model) and perplexity. Baselines: a unigram and (for small vocabularies) a
+bigram model with add-one smoothing, counted on the training split.
+
+Example:
+    >>> import torch
+    >>> t = LanguageModel()
+    >>> logits, target = torch.zeros(2, 3, 4), torch.zeros(2, 3, dtype=torch.long)
+    >>> round(float(t.loss(logits, target)), 4)  # log 4
+    1.3863
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from deepdojo.metrics.sequence import IGNORE_INDEX, BitsPerToken, Perplexity, TokenAccuracy, TokenNLL
+from deepdojo.tasks.base import Task, register_task, versus
+
+MAX_BIGRAM_VOCAB = 1024  # a V x V count table: 1M cells at most
+
+
+def _nats(probs: np.ndarray, target: np.ndarray) -> float:
+    return float(-np.log(probs[target.reshape(-1)]).mean())
+
+
+@register_task
+class LanguageModel(Task):
+    name = "language_model"
+    description = "next-token prediction over token blocks (cross-entropy per token)"
+    report_sections = ("baselines",)
+
+    def output_size(self, data) -> int:
+        return data.num_classes  # the vocabulary
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(pred.reshape(-1, pred.shape[-1]), target.reshape(-1), ignore_index=IGNORE_INDEX)
+
+    def per_example_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        cells = F.cross_entropy(pred.float().transpose(1, -1), target, ignore_index=IGNORE_INDEX, reduction="none")
+        keep = (target != IGNORE_INDEX).float()
+        return (cells * keep).sum(1) / keep.sum(1).clamp_min(1)  # (B,) mean per block
+
+    def decode(self, out: torch.Tensor) -> torch.Tensor:
+        return out.softmax(-1)
+
+    def metrics(self) -> list:
+        return [TokenNLL(), BitsPerToken(), Perplexity()]
+
+    def eval_metrics(self) -> list:
+        return self.metrics() + [TokenAccuracy()]
+
+    def baselines(self, x_train, y_train, x_valid, y_valid, num_classes, budget_s, seed):
+        v = num_classes or int(max(y_train.max(), y_valid.max())) + 1
+        counts = np.bincount(y_train.reshape(-1), minlength=v).astype(np.float64) + 1.0  # add-one smoothing
+        out = {"unigram": {"nats_per_token": _nats(counts / counts.sum(), y_valid)}}
+        if v <= MAX_BIGRAM_VOCAB:
+            pairs = np.zeros((v, v))
+            np.add.at(pairs, (x_train.reshape(-1), y_train.reshape(-1)), 1.0)  # (current token, next token)
+            pairs += 1.0
+            cond = pairs / pairs.sum(1, keepdims=True)
+            nll = -np.log(cond[x_valid.reshape(-1), y_valid.reshape(-1)]).mean()
+            out["bigram"] = {"nats_per_token": float(nll)}
+        for b in out.values():
+            b["bits_per_token"] = b["nats_per_token"] / math.log(2)
+            b["perplexity"] = math.exp(b["nats_per_token"])
+        return out
+
+    def compare(self, model_metrics: dict[str, Any], baselines: dict[str, dict]) -> list[str]:
+        nats = model_metrics.get("nats_per_token")
+        if nats is None:
+            return []
+        return [versus(f"the {name} model", f"{name} counts", b["nats_per_token"] - nats, "nats/token")
+                for name, b in baselines.items()]
+
+    def format_prediction(self, out: torch.Tensor, classes: list[str] | None, top: int = 3) -> dict[str, Any]:
+        last = out[-1] if out.dim() == 2 else out  # the distribution after the last position
+        probs, idx = last.topk(min(top, len(last)))
+        names = [classes[i] if classes else str(i) for i in idx.tolist()]
+        return {"prediction": names[0], "probability": float(probs[0]),
+                "top": [{"token": n, "probability": float(p)} for n, p in zip(names, probs.tolist())]}
