@@ -16,7 +16,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(2, 0.05)
+    >>> _ = learn.fit(2, 0.05)
     >>> p = Predictor.from_run(learn.run.path)
     >>> p.predict_input("1.0,1.0")["prediction"] in ("0", "1")
     True

@@ -19,7 +19,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:moons", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(1, 0.01)
+    >>> _ = learn.fit(1, 0.01)
     >>> out = finish_run(learn, baseline_budget_s=2)
     >>> sorted(k for k in out if k != "interpretation")
     ['baselines', 'data_summary', 'diagnosis', 'evaluation']

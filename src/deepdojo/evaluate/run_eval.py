@@ -7,7 +7,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(1, 0.05)
+    >>> _ = learn.fit(1, 0.05)
     >>> sorted(evaluate_run(learn.run.path, split="valid")["metrics"])[:3]
     ['accuracy', 'ece', 'error_rate']
 """
@@ -69,7 +69,7 @@ def eval_loader(data: Data, split: str):
     The training loader augments; for training *error* the same examples go
     through the validation transform instead. (``test`` stays sealed here.)
     """
-    if split not in SPLITS:
+    if split not in (*SPLITS, "train_dev"):  # train_dev: data/train_dev.py, for the diagnosis
         raise ConfigError(f"unknown split {split!r}", where="--split", fix=f"use one of {', '.join(SPLITS)}")
     loader = getattr(data, split)
     if loader is None:
