@@ -34,6 +34,7 @@ class TrainConfig:
 
     data: str = ""
     arch: str = "auto"  # a registered model name; "auto" picks one for the data
+    task: str | None = None  # a registered task name (deepdojo.tasks); None: the one the data suggests
     epochs: int = 5
     lr: float | Literal["auto"] = "auto"  # "auto": the LR finder's suggestion
     batch_size: int = 64

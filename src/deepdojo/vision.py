@@ -1,4 +1,4 @@
-"""Image classification in three lines.
+"""Image classification in three lines (four with the report).
 
 Example:
     >>> import tempfile
@@ -17,30 +17,11 @@ from typing import Any, Iterable
 from deepdojo.config import TrainConfig
 from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
-from deepdojo.data.load import load_data, table_options_of
-from deepdojo.errors import DataError
-from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
-from deepdojo.data.train_dev import with_train_dev
-from deepdojo.models import default_arch, model_kind
-from deepdojo.models.fit_check import build_checked
+from deepdojo.data.load import load_data
+from deepdojo.run import build
 from deepdojo.train.learner import Learner
-from deepdojo.train.reproducibility import seed_everything
-from deepdojo.train.resume import TrainingCheckpoints
-from deepdojo.train.run_folder import RunFolder
-from deepdojo.io import write_json
 
 __all__ = ["ImageFolder", "classifier", "load_data"]
-
-
-def output_size(data: Data) -> int:
-    """Model outputs: one per class; for regression one per target column."""
-    if data.num_classes is not None:
-        return data.num_classes
-    y = getattr(data.train, "y", None)
-    if y is None:
-        raise DataError("cannot tell how many outputs the model needs", where=str(data.info.get("name")),
-                        fix="give the data classes, or build the model yourself and use Learner")
-    return 1 if y.dim() == 1 else int(y.shape[1])
 
 
 def classifier(
@@ -58,50 +39,13 @@ def classifier(
     """A :class:`Learner` for the data at ``source`` with a registered ``arch``.
 
     Settings come from ``config`` (a :class:`TrainConfig`) with ``overrides``
-    on top (``size=``, ``seed=``, ``batch_size=``, ``opt=`` ...). The run
+    on top (``size=``, ``seed=``, ``batch_size=``, ``opt=``, ``task=`` ...). The run
     folder is ``out/name`` (``out=None``: no run folder); with ``resume=True`` in the config and
-    no name, the newest run folder under ``out`` is reused.
+    no name, the newest run folder under ``out`` is reused. After training,
+    ``learn.finish()`` writes the evaluation and the report, as ``deepdojo train`` does.
     """
-    cfg = (config or TrainConfig(data=str(source) if not isinstance(source, (Data, ImageFolder)) else "<in memory>"))
-    cfg = cfg.merged(arch=arch if arch != "auto" else cfg.arch, **overrides)
-    seed_everything(cfg.seed)
-    data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
-                     batch_size=cfg.batch_size,
-                     augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
-                     **table_options_of(cfg))
-    check_trainable(data)
-    data = with_train_dev(data, cfg.train_dev_pct, cfg.seed)
-    arch_name = cfg.arch if cfg.arch != "auto" else (default_arch_for(data) or default_arch(data.input_shape))
-    n_out = output_size(data)
-    model_kwargs = {**model_kwargs_for(data, arch_name, model_kind(arch_name)), **cfg.model_kwargs}
-    model = build_checked(arch_name, data.input_shape, n_out, **model_kwargs)
-    spec = {"arch": arch_name, "model_kwargs": model_kwargs, "num_classes": n_out}
-    if cfg.pretrained:
-        from deepdojo.train.transfer import start_from
-
-        model, built = start_from(cfg.pretrained, model, arch_name, data.input_shape, n_out)
-        if built != arch_name:  # a hub model (timm:NAME): checkpoints name it, so predict rebuilds it
-            spec.update(arch=built, model_kwargs={})
-    run_dir = None
-    if out is not None:
-        if cfg.resume and not (name or cfg.name):
-            run_dir = RunFolder.latest(out).path
-        else:
-            run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
-        if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
-            write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
-    learn = Learner(
-        model, data, metrics=metrics if metrics is not None else cfg.metrics, callbacks=callbacks, opt=cfg.opt, lr=cfg.lr if cfg.lr != "auto" else 1e-3,
-        weight_decay=cfg.weight_decay, momentum=cfg.momentum, seed=cfg.seed, deterministic=cfg.deterministic,
-        device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress, grad_clip=cfg.grad_clip,
-    )
-    if cfg.early_stop:
-        from deepdojo.train.early_stopping import EarlyStopping
-
-        learn.add_callbacks([EarlyStopping(monitor=cfg.monitor or "valid_loss", patience=cfg.early_stop)])
-    learn.config = {**cfg.to_dict(), "arch": arch_name}
-    saver = learn.callback(TrainingCheckpoints)
-    if saver is not None:
-        saver.every_steps, saver.every_seconds = cfg.checkpoint_every, cfg.checkpoint_seconds
-    learn.model_spec = spec
-    return learn
+    cfg = config or TrainConfig()
+    if arch != "auto":
+        overrides["arch"] = arch
+    return build(source, cfg, metrics=metrics, out=out, name=name, progress=progress, callbacks=callbacks,
+                 **overrides)

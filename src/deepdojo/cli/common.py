@@ -24,6 +24,8 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     """DATA plus the flags that choose data handling, model and optimizer (default None = not given)."""
     p.add_argument("data", metavar="DATA", nargs="?", default=None, help="folder path or builtin:NAME")
     p.add_argument("--arch", help="registered model name (default: auto)")
+    p.add_argument("--task", help="kind of problem: classification, regression, multilabel, language_model ... "
+                                  "(default: inferred from the data, and said so)")
     p.add_argument("--lr", type=_lr, help="learning rate, or 'auto' for the LR finder (default)")
     p.add_argument("--batch-size", type=int, dest="batch_size")
     p.add_argument("--size", type=int, help="resize and center-crop images to SIZE x SIZE")
@@ -106,7 +108,7 @@ def _error(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-FLAG_FIELDS = ("data", "arch", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
+FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
                "weight_decay", "valid_pct", "test_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
                "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds",
                "text_col", "label_col", "delimiter", "train_dev_pct", "metrics", "early_stop", "monitor", "grad_clip",

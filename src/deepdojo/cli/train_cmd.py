@@ -11,11 +11,8 @@ code 75 (EX_TEMPFAIL), so a scheduler can requeue the job with ``--resume``.
 from __future__ import annotations
 
 import argparse
-import sys
-
 from deepdojo.cli.common import add_data_model_flags, add_training_flags, config_from_args, emit_json
 from deepdojo.config import TrainConfig
-from deepdojo.data.checks import DataCheckError
 
 
 def add_parser(sub) -> None:
@@ -41,51 +38,15 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.pretrained:
         cfg = cfg.merged(pretrained=args.pretrained)
+
     summary = train(cfg, quiet=args.json)
     if args.json:
         emit_json(summary)
     return 0
 
 
-def one_cycle_options(cfg: TrainConfig) -> dict:
-    """The one-cycle shape fields of the config (used only by ``schedule="one_cycle"``)."""
-    if cfg.schedule != "one_cycle":
-        return {}
-    return {"pct_start": cfg.pct_start, "div": cfg.div, "final_div": cfg.final_div, "moms": tuple(cfg.moms)}
-
-
 def train(cfg: TrainConfig, quiet: bool = False) -> dict:
-    """Run one training job from a config; returns the summary (also in summary.json)."""
-    from deepdojo import vision
-    from deepdojo.evaluate.finish import finish_run
-    from deepdojo.report.html_report import write_report
+    """Run one training job from a config; returns the summary (also in summary.json). See ``deepdojo.run``."""
+    from deepdojo.run import train as run_train
 
-    try:
-        learn = vision.classifier(cfg.data, config=cfg, out=cfg.out, name=cfg.name, progress=not quiet)
-    except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
-        sys.stderr.write(exc.report.format() + "\n")
-        raise
-    if cfg.pretrained:
-        learn.freeze()  # fine-tuning: the LR finder measures the head on fixed features
-    lr = cfg.lr
-    if lr == "auto" and cfg.resume and (learn.run.path / "lr_find.json").is_file():
-        lr = learn.run.read_json("lr_find.json")["suggestion"]  # the run's own choice: no second LR search
-    elif lr == "auto":
-        result = learn.lr_find(show=not quiet)
-        lr = result.suggestion
-    if cfg.pretrained:  # one head-only epoch, then --epochs unfrozen with discriminative LRs
-        learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
-    else:
-        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume,
-                  **one_cycle_options(cfg))
-    finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
-    report = write_report(learn.run.path)
-    summary = learn.run.read_json("summary.json")
-    summary.update({"run_dir": str(learn.run.path), "report": str(report)})
-    if not quiet:
-        final = summary.get("final") or {}
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k not in ("epoch", "lr", "seconds") and isinstance(v, float))
-        print(f"trained {summary['epochs']} epochs: {shown}")
-        print(f"run folder: {learn.run.path}")
-        print(f"report: {report}")
-    return summary
+    return run_train(cfg, quiet=quiet)

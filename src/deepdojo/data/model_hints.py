@@ -9,7 +9,7 @@ needs (``vocab_size``, ``cardinalities``).
 Example:
     >>> from types import SimpleNamespace
     >>> d = SimpleNamespace(info={"preprocess": {"kind": "text", "vocab": ["<pad>", "<unk>", "a"]}})
-    >>> default_arch_for(d), model_kwargs_for(d, "textcnn", kind="sequence")
+    >>> default_arch_for(d), model_kwargs_for(d, "textcnn")
     ('textcnn', {'vocab_size': 3})
 """
 
@@ -43,12 +43,15 @@ def default_arch_for(data) -> str | None:
     return None
 
 
-def model_kwargs_for(data, arch: str, kind: str) -> dict[str, Any]:
-    """Sizes the data fixes for a model of registry ``kind`` (user kwargs are laid over these)."""
+TOKEN_MODELS = ("rnn", "gru", "lstm", "textcnn")  # registered models over token ids (models/sequence.py)
+
+
+def model_kwargs_for(data, arch: str) -> dict[str, Any]:
+    """Sizes the data fixes for model ``arch`` (the config's ``model_kwargs`` are laid over these)."""
     spec = _spec(data)
-    if spec.get("kind") in ("text", "language_model") and kind == "sequence":
+    if spec.get("kind") in ("text", "language_model") and arch in TOKEN_MODELS:
         return {"vocab_size": len(spec["vocab"])}
-    if spec.get("kind") == "tabular" and kind == "tabular":
+    if spec.get("kind") == "tabular" and arch == "tabular":
         if spec.get("encoding") != "codes":
             return {}  # one-hot input: every column continuous, no embeddings
         return {"cardinalities": list(spec["cat_cardinalities"])}

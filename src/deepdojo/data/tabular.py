@@ -55,6 +55,10 @@ def _mostly_numeric(values: list[str]) -> bool:
     return bool(present) and sum(_is_numeric([v]) for v in present) >= 0.9 * len(present)
 
 
+# how a task name reads the target column: class labels (True) or numbers (False)
+TARGET_AS_CLASSES = {"classification": True, "regression": False}
+
+
 def _target(table, target: str, task: str | None, bad: set[int]):
     """Problems of the target column, its task, and its raw values."""
     values, problems = table.column(target), []
@@ -63,6 +67,10 @@ def _target(table, target: str, task: str | None, bad: set[int]):
         distinct = {v for v in values if v.strip().lower() not in MISSING}
         whole = numeric and all(float(v).is_integer() for v in distinct)
         task = "classification" if not numeric or (whole and len(distinct) <= 20) else "regression"
+    if task not in TARGET_AS_CLASSES:
+        raise ConfigError(f"a table's target column can be read for {', '.join(TARGET_AS_CLASSES)}, not {task!r}",
+                          where="task", fix="choose one of those tasks for this CSV")
+    as_classes = TARGET_AS_CLASSES[task]
     for i, v in enumerate(values):
         if i in bad:  # a ragged or duplicate row is reported once, as that
             continue
@@ -70,7 +78,7 @@ def _target(table, target: str, task: str | None, bad: set[int]):
             kind, what = ("nan_target", "target is NaN") if v.strip() else ("empty_label", "empty target")
             problems.append(Problem(table.where(i, target), what, kind, fix="fill in the target or remove the row"))
             bad.add(i)
-        elif task == "regression" and not _is_numeric([v]):
+        elif not as_classes and not _is_numeric([v]):
             problems.append(Problem(table.where(i, target), f"target {v!r} is not a number", "bad_target",
                                     fix="use numbers for a regression target"))
             bad.add(i)
@@ -136,7 +144,7 @@ def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, 
     report = CheckReport(len(table.rows), table.problems + problems)
     keep, skipped = _finish(report, bad, len(table.rows), skip_bad, str(table.path))
     rows = np.flatnonzero(keep)
-    if task == "classification":
+    if TARGET_AS_CLASSES[task]:
         classes = sorted({values[i] for i in rows}, key=lambda v: (not _is_numeric([v]), float(v) if _is_numeric([v]) else 0, v))
         index = {c: k for k, c in enumerate(classes)}
         y = torch.tensor([index[values[i]] for i in rows], dtype=torch.long)

@@ -1,6 +1,6 @@
 """One search trial: a normal training run in its own run folder, reported to Optuna.
 
-The trial trains with :func:`deepdojo.vision.classifier` and ``Learner.fit``,
+The trial trains with the run pipeline (:func:`deepdojo.run.build` and :func:`deepdojo.run.fit`),
 reports the validation metric after every epoch (so a pruner can stop it),
 then measures what the satisficing constraints need: parameter count and
 inference latency per example. The test split is sealed for the whole trial:
@@ -20,8 +20,6 @@ Example:
 from __future__ import annotations
 
 import math
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,23 +80,11 @@ def count_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@torch.no_grad()
-def latency_ms(learn, repeats: int = 7) -> float:
-    """Median inference time per example (ms): the first validation batch, ``repeats`` timed passes after two warm-ups."""
-    model, was_training = learn.model, learn.model.training
-    xb = next(iter(learn.data.valid))[0].to(learn.device)  # (B, ...) as the model sees it
-    sync = torch.cuda.synchronize if learn.device.type == "cuda" else (lambda: None)
-    model.eval()
-    times = []
-    for i in range(repeats + 2):
-        sync()
-        t0 = time.perf_counter()
-        model(xb)
-        sync()
-        if i >= 2:  # the first passes warm caches and pick kernels
-            times.append((time.perf_counter() - t0) / len(xb))
-    model.train(was_training)
-    return 1000 * statistics.median(times)
+def latency_ms(learn) -> float:
+    """Inference ms per example: the same measure as the report's (``evaluate.run_eval.measure_latency``)."""
+    from deepdojo.evaluate.run_eval import measure_latency
+
+    return measure_latency(learn.model, learn.data.input_shape, learn.device, data=learn.data)
 
 
 class Objective:
@@ -160,17 +146,16 @@ class Objective:
             raise
 
     def _train(self, trial: optuna.Trial, cfg: TrainConfig, name: str) -> float:
-        from deepdojo import vision
+        from deepdojo import run
 
         reporter = ReportToOptuna(trial, self.spec.metric)
-        learn = vision.classifier(cfg.data, config=cfg, out=Path(self.spec.folder) / "trials", name=name,
-                                  progress=False, callbacks=[reporter])
-        # the search decides on validation only: Data.test is sealed (evaluate/vault.py) and nothing here opens it
+        learn = run.build(cfg.data, cfg, out=Path(self.spec.folder) / "trials", name=name, progress=False,
+                          callbacks=[reporter])
+        # the search decides on validation only: Data.test is sealed (data/sealed.py) and nothing here opens it
         trial.set_user_attr("run_dir", str(learn.run.path))
         trial.set_user_attr("batch_size", cfg.batch_size)
         trial.set_user_attr("n_params", count_params(learn.model))
-        lr = learn.lr_find(show=False).suggestion if cfg.lr == "auto" else cfg.lr
-        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct)
+        run.fit(learn, cfg.merged(resume=False))
         if reporter.pruned:
             raise optuna.TrialPruned(reporter.pruned)
         trial.set_user_attr("latency_ms", latency_ms(learn))

@@ -134,6 +134,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         self.rollback_lr_factor: float | None = None  # a pending NaN rollback's factor, taken by ResumeFromCheckpoint
         self.epoch_losses, self.epoch_sizes = [], []  # the running epoch's per-step losses (device) and sizes
         self.lr_find_result = None
+        self._lr_find_key: tuple | None = None
+        self.fits_started = 0  # counts fits, so an LR finder result is known to be stale after training
 
     # ----------------------------------------------------------------- setup
     def param_groups(self) -> list | Iterable:
@@ -167,7 +169,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
 
     # ------------------------------------------------------------ public fit
     def fit(self, epochs: int, lr: float | slice | str | None = None, schedule: str | schedules.Schedule = "constant",
-            warmup_pct: float = 0.0, resume: bool = False, **schedule_kw: Any) -> list[dict[str, Any]]:
+            warmup_pct: float = 0.0, resume: bool = False, **schedule_kw: Any) -> History:
         """Train for ``epochs`` epochs.
 
         ``lr="auto"`` runs :meth:`lr_find` first and uses its suggestion;
@@ -184,7 +186,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
 
             raise ConfigError("resume needs a run folder to read checkpoints from", where="resume",
                               fix="pass run_dir= to the Learner (vision.classifier: out= and name=)")
-        lr = self._resolve_lr(lr)
+        lr = self._resolve_lr(lr, resume)
         total = epochs * len(self.data.train)
         if callable(schedule):
             lr_at, mom_at = schedule, getattr(schedule, "momentum", None)  # a callable may carry its momentum
@@ -202,23 +204,52 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
                 resume, self.rollback_lr_factor = True, self.lr_factor * request.lr_factor
 
     def fit_one_cycle(self, epochs: int, lr_max: float | slice | str | None = None, resume: bool = False,
-                      **schedule_kw: Any) -> list[dict[str, Any]]:
+                      **schedule_kw: Any) -> History:
         """Train with the one-cycle policy (LR up then down, momentum opposite); returns the history.
 
         ``schedule_kw``: ``pct_start``, ``div``, ``final_div``, ``moms=(high, low)``.
         """
         return self.fit(epochs, lr_max, schedule="one_cycle", resume=resume, **schedule_kw)
 
-    def _resolve_lr(self, lr: float | slice | str | None) -> float:
+    def _resolve_lr(self, lr: float | slice | str | None, resume: bool = False) -> float:
         lr = set_lr_scales(self.opt, lr)  # a slice: per-group lr_scale, then its top LR
-        if lr == "auto":
-            from deepdojo.train.lr_find import finder_key
+        return self.resolve_lr(lr, resume=resume)
 
-            found = self.lr_find_result
-            if found is not None and getattr(found, "key", None) == finder_key(self):
-                return found.suggestion  # same model, weights and data as when it ran: no second range test
-            return self.lr_find().suggestion
-        return float(lr) if lr is not None else self.lr
+    def resolve_lr(self, lr: float | str | None, resume: bool = False, show: bool = True) -> float:
+        """The learning rate to train with; ``"auto"`` is resolved here and only here.
+
+        ``"auto"``: on resume, the run's own recorded finder choice (``lr_find.json``: no second
+        search, so a resumed run trains exactly as the uninterrupted one); else the last
+        :meth:`lr_find` result while it still describes this model and data (no training since);
+        else a new LR range test.
+        """
+        if lr != "auto":
+            return float(lr) if lr is not None else self.lr
+        if resume and self.run is not None and (self.run.path / "lr_find.json").is_file():
+            return float(self.run.read_json("lr_find.json")["suggestion"])
+        found = self.lr_find_result
+        if found is not None and self._lr_find_key == self._model_data_key():
+            return found.suggestion
+        return self.lr_find(show=show).suggestion
+
+    def _model_data_key(self) -> tuple:
+        """What an LR finder result depends on: this model, this data, no training since."""
+        return id(self.model), id(self.data), self.fits_started
+
+    def finish(self, baseline_budget_s: float = 10.0) -> dict[str, Any]:
+        """Evaluate, interpret and write the report into the run folder: the CLI's ending, from Python.
+
+        Writes baselines, diagnosis, evaluation, data summary, interpretation, label suspects and
+        ``report.html``; returns the summary. Needs a Learner made by ``vision.classifier``,
+        ``deepdojo.learner`` or ``deepdojo.run.build`` (or any Learner with a ``finisher``).
+        """
+        if self.finisher is None:
+            from deepdojo.errors import ConfigError
+
+            raise ConfigError("this Learner has no finisher", where="finish",
+                              fix="build it with deepdojo.learner(...) / vision.classifier(...), or call "
+                                  "deepdojo.run.finish(learn)")
+        return self.finisher(self, baseline_budget_s=baseline_budget_s)
 
     # ----------------------------------------------------------- the loop
     def _run_fit(self, epochs: int, lr_at: Callable[[int], float], mom_at: Callable | None, resume: bool) -> None:
@@ -229,6 +260,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
         mkey = momentum_key(opt) if mom_at else None
         self.n_epochs, self.steps_per_epoch = epochs, len(train)
+        self.fits_started += 1
         self.epoch, self.step, self.start_batch, self.lr_factor = 0, 0, 0, 1.0
         self.resume = resume
         try:
@@ -391,10 +423,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         """Run the LR range test; the Learner is left exactly as it was. See ``lr_find.py``."""
         from deepdojo.train.lr_find import lr_find
 
-        from deepdojo.train.lr_find import finder_key
-
         self.lr_find_result = lr_find(self, start_lr=start_lr, end_lr=end_lr, num_it=num_it)
-        self.lr_find_result.key = finder_key(self)
+        self._lr_find_key = self._model_data_key()
         if self.run is not None:
             self.lr_find_result.plot(self.run.path / "lr_find.png")
             self.run.write_json("lr_find.json", self.lr_find_result.to_json())

@@ -206,15 +206,6 @@ def steepest_index(loss: np.ndarray, log_lr: np.ndarray, i_min: int) -> int:
     return best_i
 
 
-def finder_key(learn) -> tuple:
-    """What a range test's result depends on: the model object and its trained state, the data, the frozen layers.
-
-    ``lr="auto"`` reuses :attr:`Learner.lr_find_result` while this key is unchanged.
-    """
-    trainable = sum(p.numel() for p in learn.model.parameters() if p.requires_grad)
-    return (id(learn.model), len(learn.history), id(learn.data), learn.data.info.get("fingerprint"), trainable)
-
-
 def longest_descent(loss: np.ndarray) -> tuple[int, int]:
     """``(start, end)`` of the longest strictly decreasing subsequence of ``loss`` (O(n^2), n <= a few hundred)."""
     n = len(loss)

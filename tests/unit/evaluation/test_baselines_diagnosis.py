@@ -16,8 +16,11 @@ from sklearn.preprocessing import StandardScaler
 from deepdojo.cli.main import main
 from deepdojo.data.core import Data
 from deepdojo.errors import ConfigError
-from deepdojo.evaluate.baselines import compare, compute_baselines, split_arrays
+from deepdojo.evaluate.baselines import compute_baselines, split_arrays
 from deepdojo.evaluate.diagnosis import diagnose, parse_error
+from deepdojo.tasks import get_task
+
+CLS, REG = get_task("classification"), get_task("regression")
 
 
 def test_classification_baselines_match_sklearn_dummies():
@@ -25,7 +28,7 @@ def test_classification_baselines_match_sklearn_dummies():
 
     x, y = make_classification(600, 20, n_informative=6, n_classes=3, weights=[0.5, 0.3, 0.2], random_state=0)
     data = Data.from_tensors(torch.tensor(x, dtype=torch.float32), torch.tensor(y), seed=0, normalize=False)
-    b = compute_baselines(data, budget_s=20)["baselines"]
+    b = compute_baselines(data, CLS, budget_s=20)["baselines"]
     (ftr, ytr), (fva, yva) = split_arrays(data, "train"), split_arrays(data, "valid")
     major = DummyClassifier(strategy="most_frequent").fit(ftr, ytr).score(fva, yva)
     assert b["majority"]["accuracy"] == pytest.approx(major)
@@ -41,7 +44,7 @@ def test_linear_baseline_is_time_boxed():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(6000, 50, generator=g)
     data = Data.from_tensors(x, (x[:, 0] > 0).long(), seed=0)
-    lin = compute_baselines(data, budget_s=0.0)["baselines"]["linear"]
+    lin = compute_baselines(data, CLS, budget_s=0.0)["baselines"]["linear"]
     assert lin["rows_used"] == 1000 < lin["rows_available"]  # one fit on the first subsample, then stop
     assert lin["accuracy"] > 0.9
 
@@ -51,20 +54,19 @@ def test_regression_baselines_match_sklearn_dummies():
     x = torch.randn(300, 3, generator=g)
     y = (x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(300, generator=g)).exp()  # skewed: mean != median
     data = Data.from_tensors(x, y, seed=0)
-    b = compute_baselines(data)["baselines"]
+    b = compute_baselines(data, REG)["baselines"]
     (xtr, ytr), (xva, yva) = split_arrays(data, "train"), split_arrays(data, "valid")
     for strategy in ("mean", "median"):
         pred = DummyRegressor(strategy=strategy).fit(xtr, ytr).predict(xva)
         assert b[strategy]["mae"] == pytest.approx(np.abs(pred - yva).mean(), rel=1e-5)
     assert b["median"]["mae"] < b["mean"]["mae"]
-    lines = compare({"mae": 0.0}, {"task": "regression", "baselines": b})
+    lines = REG.compare({"mae": 0.0}, b)
     assert lines[0].startswith("beats the simplest regressor (predict the median) by")
 
 
 def test_compare_says_when_the_model_loses():
-    b = {"task": "classification", "baselines": {"majority": {"accuracy": 0.6}, "stratified": {"accuracy": 0.52},
-                                                  "linear": {"accuracy": 0.9}}}
-    lines = compare({"accuracy": 0.8}, b)
+    b = {"majority": {"accuracy": 0.6}, "stratified": {"accuracy": 0.52}, "linear": {"accuracy": 0.9}}
+    lines = CLS.compare({"accuracy": 0.8}, b)
     assert lines[0] == "beats the simplest classifier (majority) by 0.2000 accuracy"
     assert lines[1].startswith("does NOT beat the linear model") and "0.1000" in lines[1]
 
