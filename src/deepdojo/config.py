@@ -51,6 +51,7 @@ class TrainConfig:
     warmup_pct: float = 0.0
     valid_pct: float = 0.2
     test_pct: float = 0.0  # a sealed test slice of built-ins / single-folder image sets (see `deepdojo evaluate`)
+    train_dev_pct: float = 0.0  # a train-dev slice of train: the diagnosis separates variance from data mismatch
     augment: Literal["auto", "none", "light", "default"] = "auto"
     bf16: bool = False
     deterministic: bool = False
@@ -65,7 +66,6 @@ class TrainConfig:
     label_col: str | None = None  # the label / target column
     delimiter: str | None = None  # field separator (default: tab for .tsv, comma for .csv, detected for .txt)
     header: bool | None = None  # False: the first line is data (columns are then "1", "2", ...); None: detected
-    train_dev_pct: float = 0.0  # hold out this share of train as train-dev (same distribution as train)
     # training
     metrics: list[str] | None = None  # e.g. ["f1_macro", "auc"]; None: the task's defaults
     early_stop: int | None = None  # stop after this many epochs without improvement of `monitor`
@@ -88,11 +88,11 @@ class TrainConfig:
             ("momentum", self.momentum is None or 0 <= self.momentum < 1, "in [0, 1)"),
             ("warmup_pct", pct(self.warmup_pct), "in [0, 1)"),
             ("valid_pct", pct(self.valid_pct), "in [0, 1)"),
+            ("train_dev_pct", pct(self.train_dev_pct), "in [0, 1)"),
             ("test_pct", pct(self.test_pct) and self.valid_pct + self.test_pct < 1, "in [0, 1) with valid_pct + test_pct < 1"),
             ("size", self.size is None or self.size >= 1, "at least 1"),
             ("checkpoint_every", self.checkpoint_every is None or self.checkpoint_every >= 1, "at least 1 (or unset)"),
             ("checkpoint_seconds", self.checkpoint_seconds is None or self.checkpoint_seconds > 0, "positive (or unset)"),
-            ("train_dev_pct", pct(self.train_dev_pct), "in [0, 1)"),
             ("early_stop", self.early_stop is None or self.early_stop >= 1, "at least 1 (or unset)"),
             ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "positive (or unset)"),
             ("pct_start", 0 < self.pct_start < 1, "in (0, 1)"),

@@ -35,7 +35,6 @@ from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
 from deepdojo.data.load import load_data, table_options_of
 from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
-from deepdojo.data.train_dev import with_train_dev
 from deepdojo.errors import ConfigError
 from deepdojo.io import write_json
 from deepdojo.models import default_arch
@@ -57,7 +56,9 @@ def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig) -> Data:
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
                      **table_options_of(cfg))
-    return with_train_dev(data, cfg.train_dev_pct, cfg.seed)
+    if cfg.train_dev_pct:
+        data.carve_train_dev(cfg.train_dev_pct, cfg.seed)
+    return data
 
 
 def choose_task(requested: Task | str | None, data: Data) -> tuple[Task, str]:

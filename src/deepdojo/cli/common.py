@@ -38,6 +38,8 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, dest="weight_decay")
     p.add_argument("--valid-pct", type=float, dest="valid_pct")
     p.add_argument("--test-pct", type=float, dest="test_pct", help="hold out a sealed test slice (built-ins, one folder)")
+    p.add_argument("--train-dev-pct", type=float, dest="train_dev_pct",
+                   help="hold out this share of train as a train-dev split (diagnosis: variance vs data mismatch)")
     p.add_argument("--augment", choices=["auto", "none", "light", "default"])
     p.add_argument("--skip-bad", action="store_true", dest="skip_bad",
                    help="train on the good items; list the bad ones in the run folder's skipped.json")
@@ -49,8 +51,6 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--delimiter", help=r"field separator, e.g. ';' or '\t' (default: by extension, detected for .txt)")
     t.add_argument("--no-header", dest="header", action="store_const", const=False,
                    help="the first line is data; columns are then named 1, 2, ... (default: detected)")
-    t.add_argument("--train-dev-pct", type=float, dest="train_dev_pct", metavar="P",
-                   help="hold out P of train as train-dev: tells variance from data mismatch in the diagnosis")
     p.add_argument("--model-arg", dest="model_arg", action="append", metavar="K=V", type=_model_arg,
                    help="model keyword argument, repeatable: --model-arg dropout=0.3 --model-arg widths=16,32")
     p.add_argument("--metrics", type=_names, metavar="A,B", help="metrics to report, e.g. f1_macro,auc")

@@ -24,7 +24,7 @@ from deepdojo.data.augment import make_augment
 from deepdojo.data.info import DataInfo
 from deepdojo.data.loaders import TensorLoader
 from deepdojo.data.preprocess_spec import default_spec
-from deepdojo.data.splits import holdout_splits, split_hash
+from deepdojo.data.splits import add_train_dev, holdout_splits, split_hash
 from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
 from deepdojo.errors import DataError
 from deepdojo.data.sealed import SealedSplit, seal
@@ -45,11 +45,11 @@ class Data:
     train: Iterable
     valid: Iterable | None = None
     test: Iterable | None = None
+    train_dev: Iterable | None = None  # a held-out slice of the training distribution (variance vs mismatch)
     task: str = "classification"  # the suggested task's name
     classes: list[str] | None = None
     input_shape: tuple[int, ...] | None = None  # one sample, e.g. (1, 8, 8)
     info: DataInfo = field(default_factory=DataInfo)
-    train_dev: Iterable | None = None  # held-out training-distribution data (data/train_dev.py)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "test":  # sealed: only the test vault (evaluate/vault.py) can read its batches
@@ -85,6 +85,38 @@ class Data:
                 dl.to(device, moved)
         return self
 
+    def carve_train_dev(self, pct: float, seed: int = 0) -> "Data":
+        """Hold out ``pct`` of the training rows as ``train_dev`` (stratified by class), in place.
+
+        The train-dev split has the training distribution but is never trained
+        on: its error beside the training and validation errors separates
+        variance from data mismatch in the diagnosis. Needs tensor-backed data.
+        """
+        if not 0 < pct < 1:
+            raise DataError(f"train_dev_pct must be in (0, 1), got {pct}", where="train_dev_pct", fix="e.g. 0.1")
+        train = self.train
+        if not isinstance(train, TensorLoader):
+            raise DataError("a train-dev split needs tensor-backed data", where=self.info.name,
+                            fix="load the data with deepdojo (folders, CSVs, built-ins) or split it yourself")
+        rows = train.index.cpu().numpy() if train.index is not None else np.arange(len(train.source_y))
+        labels = train.source_y.cpu().numpy()[rows] if self.classes is not None and train.source_y.dim() == 1 else None
+        new = add_train_dev({"train": np.arange(len(rows))}, labels, pct, seed)
+        keep, dev = rows[new["train"]], rows[new["train_dev"]]
+        eval_tf = self.valid.transform if isinstance(self.valid, TensorLoader) else train.transform
+        index = lambda r: torch.as_tensor(r, device=train.source_x.device)  # noqa: E731
+        self.train = TensorLoader(train.source_x, train.source_y, train.batch_size, shuffle=True, seed=train.seed,
+                                  transform=train.transform, augment=train.augment, index=index(keep))
+        self.train_dev = TensorLoader(train.source_x, train.source_y, train.batch_size, shuffle=False,
+                                      transform=eval_tf, index=index(dev))
+        splits = dict(self.info.splits or {})
+        if "train" in splits:  # ids of rows of the source, as the other splits record them
+            splits.update(train=np.asarray(splits["train"])[new["train"]], train_dev=np.asarray(splits["train"])[new["train_dev"]])
+        else:
+            splits.update(train=keep, train_dev=dev)
+        self.info.splits, self.info.split_hash = splits, split_hash(splits)
+        self.info.sizes = {**self.info.sizes, "train": len(keep), "train_dev": len(dev)}
+        return self
+
     @classmethod
     def from_loaders(cls, train: Iterable, valid: Iterable | None = None, **kw: Any) -> "Data":
         """Wrap existing loaders (e.g. ``torch.utils.data.DataLoader``) unchanged."""
@@ -101,6 +133,7 @@ class Data:
         splits: dict[str, np.ndarray] | None = None,
         valid_pct: float = 0.2,
         test_pct: float = 0.0,
+        train_dev_pct: float = 0.0,
         seed: int = 0,
         batch_size: int = 64,
         task: str | None = None,
@@ -117,6 +150,9 @@ class Data:
         to index arrays into ``x``; ``valid``/``test`` take separate ``(x, y)``
         pairs; otherwise ``test_pct`` (sealed) and ``valid_pct`` of each class are
         held out under ``seed`` (:func:`~deepdojo.data.splits.holdout_splits`).
+        ``train_dev_pct`` then carves a ``train_dev`` split out of train: same
+        distribution as train, never trained on, so the diagnosis can tell
+        variance (train vs train-dev) from data mismatch (train-dev vs valid).
         ``fingerprint`` names the source (e.g. a hash of its files); by
         default it is the hash of ``x`` and ``y``.
         """
@@ -145,6 +181,11 @@ class Data:
             splits = {"train": np.arange(len(x))}
             if valid is not None:
                 parts["valid"] = (*(torch.as_tensor(t) for t in valid), None)
+        if train_dev_pct:
+            if "train_dev" in splits:
+                raise DataError("both a train_dev split and train_dev_pct were given", where=name, fix="give one of them")
+            splits = add_train_dev(splits, y.numpy() if class_labels else None, train_dev_pct, seed)
+            parts.update({k: (x, y, torch.from_numpy(splits[k])) for k in ("train", "train_dev")})
         if test is not None:
             if "test" in parts:
                 raise DataError("both test= and test_pct= were given", where=name, fix="give one of them")
@@ -178,6 +219,7 @@ class Data:
         )
         return cls(
             train=loaders["train"], valid=loaders.get("valid"), test=loaders.get("test"),
+            train_dev=loaders.get("train_dev"),
             task=task, classes=classes, input_shape=tuple(x.shape[1:]), info=info,
         )
 

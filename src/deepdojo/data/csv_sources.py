@@ -176,6 +176,26 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
     return data
 
 
+def detect_label_delim(labels: list[str]) -> str | None:
+    """``";"`` or ``" "`` when the label column lists several labels per row (multi-label), else None.
+
+    A delimiter counts when some rows contain it and splitting gives fewer
+    distinct labels than there are distinct cells: ``"cat dog"``, ``"cat"``,
+    ``"dog"`` are two labels in combinations, while ``"golden retriever"``,
+    ``"german shepherd"`` are two class names with spaces.
+
+    >>> detect_label_delim(["cat dog", "cat", "dog", "bird"]), detect_label_delim(["golden retriever", "pug"])
+    (' ', None)
+    """
+    cells = {v.strip() for v in labels if v.strip().lower() not in MISSING}
+    for delim in (";", " "):
+        if any(delim in c for c in cells):
+            tokens = {t.strip() for c in cells for t in c.split(delim) if t.strip()}
+            if len(tokens) < len(cells):
+                return delim
+    return None
+
+
 def load_csv(path: str | Path, *, target: str | None = None, size: int | None = None, valid_pct: float = 0.2,
              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
              cache_dir: str | Path | None = None, text_col: str | None = None, label_col: str | None = None,
@@ -214,9 +234,11 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     header = table.header
     label_col = label_col or target
     if text_col is None and any(c.lower() in PATH_COLUMNS for c in table.columns):
+        lcol = label_col or next((c for c in table.columns if c.lower() in LABEL_COLUMNS), None)
+        delim = detect_label_delim(table.column(lcol)) if lcol in table.columns else None  # multi-label rows
         return image_csv(path, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                          skip_bad=skip_bad, cache_dir=cache_dir, label_col=label_col, delimiter=delimiter,
-                         test_pct=test_pct)
+                         test_pct=test_pct, label_delim=delim)
     is_text = text_col is not None or any(text_score(table.column(c)) > 0 for c in table.columns if c != label_col)
     kind = "texts" if is_text else "a table"
     if size is not None:

@@ -105,6 +105,7 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
             chosen = task.finalize(passes["valid"].decoded, passes["valid"].targets)  # e.g. a threshold
             if chosen:
                 evaluation["chosen_on_valid"] = chosen
+                record_task_state(learn)
         valid = passes["valid"].score(task.eval_metrics())
         evaluation["valid"] = {"valid_loss": valid.pop("loss"), **valid}
         baselines = compute_baselines(data, task, budget_s=baseline_budget_s, seed=learn.seed or 0)
@@ -127,6 +128,16 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
         write_json(run_dir / f"{name}.json", obj)
     out["interpretation"] = interp
     return out
+
+
+def record_task_state(learn) -> None:
+    """Write the task's settings chosen after training into the run's weights files, so predict uses them."""
+    from deepdojo.train.checkpoint import update_meta, weights_path
+
+    for name in ("best", "last"):
+        path = weights_path(learn.run.path / "checkpoints" / name)
+        if path.is_file():
+            update_meta(path, {"task_state": learn.task.state()})
 
 
 def diagnose_run(run_dir: str | Path, human_error: float | None = None, checkpoint: str = "best", data=None) -> Diagnosis:

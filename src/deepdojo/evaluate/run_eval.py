@@ -25,13 +25,12 @@ from deepdojo.errors import CheckpointError, ConfigError, DataError
 from deepdojo.evaluate.vault import TestVault
 from deepdojo.io import read_json_file
 
-SPLITS = ("train", "valid", "test")
+SPLITS = ("train", "valid", "test", "train_dev")
 
 
 def load_run_data(run_dir: str | Path) -> Data:
     """The run's data rebuilt from ``config.json`` (same seed, same split), checked against ``splits.json``."""
     from deepdojo.data.load import load_data, table_options_of
-    from deepdojo.data.train_dev import with_train_dev
 
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
@@ -47,7 +46,8 @@ def load_run_data(run_dir: str | Path) -> Data:
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
                             skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False),
                             **table_options_of(cfg))
-    data = with_train_dev(data, cfg.get("train_dev_pct") or 0.0, cfg.get("seed", 0))
+    if cfg.get("train_dev_pct"):
+        data.carve_train_dev(cfg["train_dev_pct"], cfg.get("seed", 0))
     check_split(run_dir, data)
     return data
 
@@ -69,7 +69,7 @@ def eval_loader(data: Data, split: str):
     The training loader augments; for training *error* the same examples go
     through the validation transform instead. (``test`` stays sealed here.)
     """
-    if split not in (*SPLITS, "train_dev"):  # train_dev: data/train_dev.py, for the diagnosis
+    if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}", where="--split", fix=f"use one of {', '.join(SPLITS)}")
     loader = getattr(data, split)
     if loader is None:

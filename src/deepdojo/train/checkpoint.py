@@ -115,3 +115,13 @@ def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     model = build_model(meta["arch"], tuple(meta["input_shape"]), meta["num_classes"], **meta.get("model_kwargs", {}))
     load_weights(model, path)
     return model.eval(), meta
+
+
+def update_meta(path: str | Path, changes: dict[str, Any]) -> None:
+    """Merge ``changes`` into a weights file's metadata (its weights verified first, then rewritten atomically).
+
+    For what is decided after training, such as a threshold chosen on validation.
+    """
+    meta = read_meta(path)
+    read_verified_tensors(path, meta.get("sha256"))  # never bless a corrupt file with new metadata
+    write_json(sidecar_path(path), {**meta, **changes})
