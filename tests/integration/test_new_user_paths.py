@@ -150,7 +150,7 @@ def test_predict_warns_about_a_photo_unlike_the_training_images(grey_run, capsys
     code, out, err = run_cli(capsys, "predict", run, photo)
     assert code == 0
     assert "colour (RGB) but the model was trained on 8x8 grayscale" in err
-    assert "input is 40x30" in err and "resized and center-cropped to 8x8" in err
+    assert "input is 40x30" in err and "resized to 8x8" in err
     code, out, err = run_cli(capsys, "predict", run, same)
     assert code == 0 and "warning" not in err
     code, out, err = run_cli(capsys, "predict", run, photo, "--strict")

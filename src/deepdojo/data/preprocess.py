@@ -172,17 +172,15 @@ class ImagePreprocessor(Preprocessor):
                        where, strict, fix="pass images like the training ones, or retrain on these")
 
     def _resized(self, im, where: str, strict: bool) -> torch.Tensor:
-        from deepdojo.data.check_images import resize_crop
+        """Trained at one native size: the whole input brought to it (bilinear, no crop), with a warning."""
+        from PIL import Image
 
         c, h, w = self.shape
         iw, ih = im.size
-        if h != w:
-            raise DataError(f"input is {iw}x{ih} but the model takes {w}x{h} images", where=where,
-                            fix=f"resize the input to {w}x{h}")
         self._mismatch(f"input is {iw}x{ih} but the model was trained on {self.describe()} images; "
-                       f"resized and center-cropped to {w}x{h}", where, strict,
+                       f"resized to {w}x{h}", where, strict,
                        fix=f"pass {w}x{h} images, or train with --size to fix one input size")
-        return _chw(np.asarray(resize_crop(im, h), dtype=np.uint8))
+        return _chw(np.asarray(im.resize((w, h), Image.BILINEAR), dtype=np.uint8))
 
     def encode(self, items, strict=False):
         x = torch.stack([self.raw(item, strict) for item in items])  # (B, C, H, W) uint8
