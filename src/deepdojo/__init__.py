@@ -6,7 +6,7 @@ Names are resolved lazily, so ``import deepdojo`` (and the NumPy-only
 Example (any data, any task: the neutral door; ``vision.classifier`` is the image one):
     >>> import tempfile, deepdojo
     >>> learn = deepdojo.learner("builtin:diabetes", task="regression", out=tempfile.mkdtemp(), progress=False)
-    >>> learn.fit_one_cycle(1, 1e-2)
+    >>> _ = learn.fit_one_cycle(1, 1e-2)
     >>> summary = learn.finish(baseline_budget_s=1)
     >>> summary["report"].endswith("report.html")
     True
@@ -14,7 +14,7 @@ Example (any data, any task: the neutral door; ``vision.classifier`` is the imag
 
 __version__ = "0.1.0"
 
-__all__ = ["Learner", "Task", "__version__", "finish", "learner"]
+__all__ = ["Learner", "Predictor", "Task", "__version__", "finish", "learner", "load_learner"]
 
 
 def __getattr__(name: str):
@@ -22,6 +22,10 @@ def __getattr__(name: str):
         from deepdojo.train.learner import Learner
 
         return Learner
+    if name in ("load_learner", "Predictor"):
+        from deepdojo import predict
+
+        return getattr(predict, name)
     if name == "Task":
         from deepdojo.tasks import Task
 

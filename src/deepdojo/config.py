@@ -65,6 +65,21 @@ class TrainConfig:
     channels_last: bool = False  # NHWC memory format for CNNs
     compile: bool = False  # torch.compile the training step's module
     pretrained: str | None = None  # a run folder or .safetensors to start from (new head), or timm:NAME / torchvision:NAME
+    # data: columns and parsing of CSV/TSV/TXT files (None: detected)
+    text_col: str | None = None  # the column of free text (routes the file to a text model)
+    label_col: str | None = None  # the label / target column
+    delimiter: str | None = None  # field separator (default: tab for .tsv, comma for .csv, detected for .txt)
+    header: bool | None = None  # False: the first line is data (columns are then "1", "2", ...); None: detected
+    # training
+    metrics: list[str] | None = None  # e.g. ["f1_macro", "auc"]; None: the task's defaults
+    early_stop: int | None = None  # stop after this many epochs without improvement of `monitor`
+    monitor: str | None = None  # the epoch-record key early stopping and "best" follow (default valid_loss)
+    grad_clip: float | None = None  # clip the global gradient norm to this value
+    pct_start: float = 0.25  # one-cycle: share of steps spent warming up to lr
+    div: float = 25.0  # one-cycle: starts at lr / div
+    final_div: float = 1e4  # one-cycle: ends at lr / final_div
+    moms: tuple[float, float] = (0.95, 0.85)  # one-cycle: momentum (high, low)
+    human_error: float | None = None  # the error a person makes (0.01 = 1%): the diagnosis' bias yardstick
 
     def __post_init__(self) -> None:
         """Ranges the types cannot express: one clear error naming the field, for the CLI and the API alike."""
@@ -83,6 +98,13 @@ class TrainConfig:
             ("checkpoint_every", self.checkpoint_every is None or self.checkpoint_every >= 1, "at least 1 (or unset)"),
             ("nproc", self.nproc >= 1, "at least 1"),
             ("checkpoint_seconds", self.checkpoint_seconds is None or self.checkpoint_seconds > 0, "positive (or unset)"),
+            ("early_stop", self.early_stop is None or self.early_stop >= 1, "at least 1 (or unset)"),
+            ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "positive (or unset)"),
+            ("pct_start", 0 < self.pct_start < 1, "in (0, 1)"),
+            ("div", self.div > 0, "positive"),
+            ("final_div", self.final_div > 0, "positive"),
+            ("moms", len(self.moms) == 2 and all(0 <= m < 1 for m in self.moms), "two values in [0, 1)"),
+            ("human_error", self.human_error is None or 0 <= self.human_error < 1, "in [0, 1) (0.01 = 1%)"),
         ]
         for name, ok, rule in rules:
             if not ok:
@@ -171,6 +193,17 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
         return value is None, value
     if origin is dict or tp is dict:
         return isinstance(value, dict), value
+    if origin is list:  # list[str]: a list (or a comma-separated string) of strings
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        ok = isinstance(value, (list, tuple)) and all(_coerce(v, typing.get_args(tp)[0])[0] for v in value)
+        return ok, list(value) if ok else value
+    if origin is tuple:  # tuple[float, float]
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            return False, value
+        pairs = [_coerce(v, a) for v, a in zip(value, args)]
+        return all(ok for ok, _ in pairs), tuple(v for _, v in pairs)
     if tp is bool:
         return isinstance(value, bool), value
     if tp is int:
@@ -192,4 +225,6 @@ def _describe(tp: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if tp is type(None):
         return "null"
+    if origin in (list, tuple):
+        return str(tp).replace("typing.", "")
     return getattr(tp, "__name__", str(tp))

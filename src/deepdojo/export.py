@@ -240,7 +240,11 @@ class ExportedModel(Predictor):
         model = load_exported(path)
         # preprocessing "baked": the graph normalizes; "beside": Predictor applies meta["transform"] first
         info = {**meta, "transform": meta.get("transform") if meta.get("preprocessing") == "beside" else None}
-        return cls(model, info)
+        exported = cls(model, info)
+        # inputs are decoded here and normalized by the graph (baked) or by meta["transform"] (beside), never by
+        # the run's full preprocessor as well: that one normalizes too, and twice is a silent wrong answer
+        exported.preprocessor = None
+        return exported
 
 
 def is_exported_path(text: str | Path) -> bool:

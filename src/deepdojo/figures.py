@@ -10,12 +10,18 @@ Example:
     >>> _ = ax.plot([0, 1], [1, 0])
     >>> fig_to_png(fig)[:4]
     b'\x89PNG'
+    >>> PNG(fig_to_png(fig), "a line")
+    <PNG 'a line', 600x400>
 """
 
 from __future__ import annotations
 
 import io
+import math
+import struct
+from pathlib import Path
 
+import torch
 from matplotlib.figure import Figure
 
 
@@ -29,3 +35,106 @@ def fig_to_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
+
+def _show(ax, img: torch.Tensor) -> None:
+    """One image ``(C, H, W)`` (uint8 or float) on ``ax``."""
+    a = img.detach().float().cpu()
+    if img.dtype == torch.uint8:
+        a = a / 255.0
+    a = a.permute(1, 2, 0).numpy()
+    ax.imshow(a[..., 0] if a.shape[-1] == 1 else a.clip(0, 1), cmap="gray" if a.shape[-1] == 1 else None)
+    ax.axis("off")
+
+def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
+    """A grid of images ``(N, C, H, W)`` with one caption each."""
+    n = len(images)
+    cols = min(n, 4)
+    rows = max(1, math.ceil(n / cols))
+    fig, axes = subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, cap in zip(axes.flat, images, titles):
+        _show(ax, img)
+        ax.set_title(cap, fontsize=8)
+    fig.suptitle(title)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.85 if rows == 1 else 0.9, hspace=0.45, wspace=0.1)
+    return fig_to_png(fig)
+
+def curves_png(history: list[dict]) -> bytes | None:
+    """Loss curves (train/valid) and every other numeric metric per epoch, side by side."""
+    if not history:
+        return None
+    epochs = [r["epoch"] for r in history]  # numbered from 0, as in metrics.jsonl and the progress lines
+    metric_keys = [k for k in history[-1] if k not in ("epoch", "train_loss", "valid_loss", "lr", "seconds")
+                   and isinstance(history[-1][k], (int, float))]
+    fig, axes = subplots(1, 2 if metric_keys else 1, figsize=(10 if metric_keys else 5.5, 3.6), squeeze=False)
+    ax = axes[0][0]
+    for key in ("train_loss", "valid_loss"):
+        if key in history[-1]:
+            ax.plot(epochs, [r.get(key) for r in history], marker="o", label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.set_title("loss")
+    if metric_keys:
+        ax = axes[0][1]
+        for key in metric_keys:
+            ax.plot(epochs, [r.get(key) for r in history], marker="o", label=key)
+        ax.set_xlabel("epoch")
+        ax.legend()
+        ax.set_title("validation metrics")
+    fig.tight_layout()
+    return fig_to_png(fig)
+
+
+# ------------------------------------------------------------ figures that show themselves in Jupyter
+# Returned by learn.show_batch(), learn.show_results(), learn.plot_loss() and interp.plot_top_losses():
+# a cell's value is drawn inline; .save(path) writes it anywhere.
+
+
+class PNG:
+    """PNG bytes with a title: ``_repr_png_`` for Jupyter, :meth:`save` for files."""
+
+    def __init__(self, data: bytes, title: str = ""):
+        self.data, self.title = data, title
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels, from the PNG header."""
+        return struct.unpack(">II", self.data[16:24])
+
+    def _repr_png_(self) -> bytes:
+        return self.data
+
+    def __repr__(self) -> str:
+        w, h = self.size
+        return f"<PNG {self.title!r}, {w}x{h}>"
+
+    def save(self, path: str | Path) -> Path:
+        """Write the PNG atomically; returns the path."""
+        from deepdojo.io import atomic_write_bytes
+
+        path = Path(path)
+        atomic_write_bytes(path, self.data)
+        return path
+
+
+class HTMLTable:
+    """Rows of text shown as an HTML table in Jupyter and as aligned text elsewhere."""
+
+    def __init__(self, columns: list[str], rows: list[list], title: str = ""):
+        self.columns, self.rows, self.title = columns, rows, title
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{escape(str(c))}</th>" for c in self.columns)
+        body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in self.rows)
+        caption = f"<caption>{escape(self.title)}</caption>" if self.title else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def __repr__(self) -> str:
+        cells = [self.columns] + [[str(v) for v in r] for r in self.rows]
+        widths = [max(len(str(r[i])) for r in cells) for i in range(len(self.columns))]
+        lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)) for r in cells]
+        return "\n".join(([self.title] if self.title else []) + lines)

@@ -5,11 +5,18 @@ multi-label threshold) and every preprocessing step (normalization, image
 decode settings), so a new input is prepared exactly as the training data was
 and the output is decoded and printed by the task.
 
+The preprocessing is the data source's full record (``preprocess``: image
+decode settings and normalization, scalers and category maps, vocabularies;
+see :mod:`deepdojo.data.preprocess`), so raw inputs — image files or folders,
+CSV rows with categories as text, raw strings, or a whole CSV of them — are
+prepared exactly as in training. :func:`load_learner` reads what
+``learn.export(path)`` wrote.
+
 Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(2, 0.05)
+    >>> _ = learn.fit(2, 0.05)
     >>> p = Predictor.from_run(learn.run.path)
     >>> p.predict_input("1.0,1.0")["prediction"] in ("0", "1")
     True
@@ -23,11 +30,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from deepdojo.errors import DataError
+from deepdojo.data.preprocess import preprocessor_from_meta
+from deepdojo.errors import CheckpointError, DataError
 from deepdojo.evaluate.run_eval import run_checkpoint
 from deepdojo.tasks import get_task
-from deepdojo.train.checkpoint import model_from_checkpoint
-from deepdojo.train.inference import predict_batch
+from deepdojo.train.checkpoint import model_from_checkpoint, weights_path
+from deepdojo.train.inference import decoded_outputs, predict_batch, predict_raw
 
 
 class Predictor:
@@ -38,11 +46,45 @@ class Predictor:
         self.task = get_task(meta.get("task") or "classification", **(meta.get("task_state") or {}))
         self.classes = meta.get("classes")
         self.input_shape = tuple(meta["input_shape"]) if meta.get("input_shape") else None
+        self.preprocessor = preprocessor_from_meta(meta)  # raw input -> model input, as training did
 
     @classmethod
     def from_run(cls, run_dir: str | Path, checkpoint: str = "best") -> "Predictor":
         """Load ``run_dir/checkpoints/<checkpoint>.safetensors`` (falls back to ``last``)."""
         return cls(*model_from_checkpoint(run_checkpoint(run_dir, checkpoint)))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> "Predictor":
+        """Load a weights file with its metadata (written by ``learn.save`` / ``learn.export``)."""
+        path = weights_path(path)
+        if not path.exists():
+            raise CheckpointError("checkpoint not found", where=str(path), fix="check the path")
+        return cls(*model_from_checkpoint(path))
+
+    def predict(self, item: Any, strict: bool = False) -> Any:
+        """One raw input (path, PIL image, array, CSV row, string) -> ``(label, index, probabilities)``
+        for classification, the task's output otherwise: the same as ``learn.predict`` on the training Learner."""
+        return predict_raw(self.model, self.preprocessor, self.task, self.classes, item, strict=strict)
+
+    def predict_items(self, inputs: list, top: int = 3, strict: bool = False) -> list[dict[str, Any]]:
+        """Every input (a CSV/TSV of rows or a folder of images counts as its items) -> one result dict each.
+
+        The inputs are prepared in one batch; warnings about inputs that differ
+        from the training data (image size, channels) are in :attr:`notes`.
+        """
+        if self.preprocessor is None:
+            return [self.predict_input(item, top) for item in inputs]
+        items = self.preprocessor.expand(inputs)
+        if not items:
+            raise DataError("no inputs found", where=", ".join(map(str, inputs)), fix="pass files, rows or texts")
+        x = self.preprocessor.encode([item for _, item in items], strict=strict)
+        outs = decoded_outputs(self.model, x, self.task)
+        return [{"input": name, **self.task.format_prediction(out, self.classes, top)} for (name, _), out in zip(items, outs)]
+
+    @property
+    def notes(self) -> list[str]:
+        """Warnings about inputs unlike the training data, one line each."""
+        return self.preprocessor.notes if self.preprocessor is not None else []
 
     def load_input(self, item: str) -> torch.Tensor:
         """An image file -> uint8 ``(C, H, W)`` decoded as in training; ``"1.5,2"`` -> float features ``(F,)``."""
@@ -76,7 +118,23 @@ class Predictor:
         """Raw batch ``(B, ...)`` -> the task's decoded outputs (classification: probabilities ``(B, K)``)."""
         return predict_batch(self.model, x, self.meta.get("transform"), self.task)
 
-    def predict_input(self, item: str, top: int = 3) -> dict[str, Any]:
+    def predict_input(self, item: Any, top: int = 3, strict: bool = False) -> dict[str, Any]:
         """One input -> ``{"input", "prediction", ...}`` as the task formats it (classification: probability, top)."""
-        out = self.predict_tensor(self.load_input(item).unsqueeze(0))[0]
-        return {"input": item, **self.task.format_prediction(out, self.classes, top)}
+        if self.preprocessor is None:
+            out = self.predict_tensor(self.load_input(item).unsqueeze(0))[0]
+        else:
+            out = decoded_outputs(self.model, self.preprocessor.encode([item], strict=strict), self.task)[0]
+        name = item if isinstance(item, str) else type(item).__name__
+        return {"input": name, **self.task.format_prediction(out, self.classes, top)}
+
+
+def load_learner(path: str | Path) -> Predictor:
+    """A ready-to-predict object from ``learn.export(path)`` (a ``.safetensors`` file) or a run folder.
+
+    The same as :meth:`Predictor.from_run` / :meth:`Predictor.from_checkpoint`:
+    ``load_learner(p).predict(item)`` returns what ``learn.predict(item)`` did.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return Predictor.from_run(path)
+    return Predictor.from_checkpoint(path)

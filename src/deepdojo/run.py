@@ -33,10 +33,12 @@ from deepdojo.config import TrainConfig
 from deepdojo.data.checks import DataCheckError
 from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
-from deepdojo.data.load import load_data
+from deepdojo.data.load import load_data, table_options_of
+from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
 from deepdojo.errors import ConfigError
 from deepdojo.io import write_json
-from deepdojo.models import create_model_for, default_arch
+from deepdojo.models import default_arch
+from deepdojo.models.fit_check import build_checked
 from deepdojo.tasks import Task, get_task
 from deepdojo.train.distributed import leave_for_evaluation, main_decides
 from deepdojo.train.learner import Learner
@@ -47,9 +49,14 @@ _FROM_CONFIG = object()  # "out" not given: take cfg.out
 
 
 def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig) -> Data:
-    """The data a config names, checked (bad files stop here with every problem listed)."""
+    """The data a config names, checked (bad files stop here with every problem listed).
+
+    CSV/TSV/TXT files are read with the config's columns and encoding
+    (:func:`~deepdojo.data.load.table_options_of`); ``train_dev_pct`` carves the train-dev split.
+    """
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
-                     batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
+                     batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
+                     **table_options_of(cfg))
     if cfg.train_dev_pct:
         data.carve_train_dev(cfg.train_dev_pct, cfg.seed)
     return data
@@ -84,12 +91,15 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     task, said = choose_task(task if task is not None else cfg.task, data)
     if not quiet:
         print(said)
-    arch = cfg.arch if cfg.arch != "auto" else (task.default_arch(data) or default_arch(data.input_shape))
+    if model is None:
+        check_trainable(data)
+    arch = cfg.arch if cfg.arch != "auto" else (task.default_arch(data) or default_arch_for(data)
+                                                or default_arch(data.input_shape))
     n_out = task.output_size(data)
-    kwargs = {**task.model_kwargs(data), **cfg.model_kwargs}
+    kwargs = {**task.model_kwargs(data), **model_kwargs_for(data, arch), **cfg.model_kwargs}
     spec = {"arch": arch, "model_kwargs": kwargs, "num_classes": n_out}
     if model is None:
-        model = create_model_for(arch, data.input_shape, n_out, **kwargs)
+        model = build_checked(arch, data.input_shape, n_out, **kwargs)  # a mismatch: one line naming the fix
         if cfg.pretrained:
             from deepdojo.train.transfer import start_from
 
@@ -111,8 +121,15 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
             return path
 
         run_dir = main_decides(make_run_dir, cfg.device, cfg.strategy)  # [distributed] rank 0 names it, once
+    if cfg.early_stop:
+        from deepdojo.train.early_stopping import EarlyStopping
+
+        monitor = cfg.monitor or task.monitor
+        mode = "auto" if cfg.monitor else ("min" if task.minimize else "max")
+        callbacks = [*callbacks, EarlyStopping(monitor=monitor, patience=cfg.early_stop, mode=mode)]
     return Learner(
-        model, data, task=task, metrics=metrics, callbacks=callbacks, opt=cfg.opt,
+        model, data, task=task, metrics=metrics if metrics is not None else cfg.metrics, callbacks=callbacks,
+        opt=cfg.opt, grad_clip=cfg.grad_clip,
         lr=cfg.lr if cfg.lr != "auto" else 1e-3, weight_decay=cfg.weight_decay, momentum=cfg.momentum, seed=cfg.seed,
         deterministic=cfg.deterministic, device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress,
         config={**cfg.to_dict(), "arch": arch, "task": task.name}, model_spec=spec,
@@ -129,7 +146,15 @@ def fit(learn: Learner, cfg: TrainConfig, quiet: bool = True) -> None:
     if cfg.pretrained:  # one head-only epoch, then --epochs unfrozen with discriminative LRs
         learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
     else:
-        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
+        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume,
+                  **one_cycle_options(cfg))
+
+
+def one_cycle_options(cfg: TrainConfig) -> dict[str, Any]:
+    """The one-cycle shape fields of the config (``pct_start``, ``div``, ``final_div``, ``moms``) when it is one-cycle."""
+    if cfg.schedule != "one_cycle":
+        return {}
+    return {"pct_start": cfg.pct_start, "div": cfg.div, "final_div": cfg.final_div, "moms": tuple(cfg.moms)}
 
 
 def finish(learn: Learner, baseline_budget_s: float = 10.0) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:digits", arch="cnn", out=tempfile.mkdtemp(), progress=False)
-    >>> learn.fit_one_cycle(1, 3e-3)
+    >>> _ = learn.fit_one_cycle(1, 3e-3)
     >>> learn.history[-1]["accuracy"] > 0.5
     True
 """

@@ -79,8 +79,10 @@ def test_every_metric_state_sums_to_the_one_process_answer(name):
         pred, target = torch.randn(6, 2 if name.endswith("gaussian") else 5, generator=g), torch.randn(6, generator=g)
     elif name in ("mae", "rmse", "r2"):
         pred, target = torch.randn(6, generator=g), torch.randn(6, generator=g)
+    elif name.endswith("_binary"):
+        pred, target = torch.randn(6, 2, generator=g), torch.tensor([0, 1, 0, 1, 1, 0])
     else:
-        pred, target = torch.randn(6, 4, generator=g), torch.randint(0, 4, (6,), generator=g)
+        pred, target = torch.randn(6, 4, generator=g), torch.tensor([0, 1, 2, 3, 1, 2])  # every class: AUC defined
     whole, rank0, rank1 = make_metric(name), make_metric(name), make_metric(name)
     whole.update(pred, target)
     rank0.update(pred[:4], target[:4])

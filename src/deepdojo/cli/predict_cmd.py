@@ -1,20 +1,31 @@
-"""``deepdojo predict RUN_DIR INPUT...``: classify image files with a trained run (or an exported
-``.onnx`` / ``.pt2`` model written by ``deepdojo export``, with its sidecar JSON beside it)."""
+"""``deepdojo predict RUN_DIR INPUT...``: predict with a trained run, preprocessing inputs exactly as training did.
+
+RUN_DIR may also be an exported ``.onnx`` / ``.pt2`` model written by ``deepdojo export`` (its sidecar JSON beside it).
+
+INPUT is an image file or folder, a CSV/TSV of rows (a table run: raw values,
+categories as text; an image-list run: its path column; a text run: its text
+column), a comma-separated row, or a text. Inputs that differ from the
+training data (image size, channels) are warned about, or refused with ``--strict``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 
 from deepdojo.cli.common import emit_json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="predict INPUT images (or comma-separated feature rows) with RUN_DIR's model")
+    p = sub.add_parser("predict", help="predict INPUT images, folders, CSV rows or texts with RUN_DIR's model")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder, or an exported model file (.onnx / .pt2)")
     p.add_argument("inputs", metavar="INPUT", nargs="+")
     p.add_argument("--checkpoint", default="best", help="checkpoint name in RUN_DIR/checkpoints (default: best)")
     p.add_argument("--top", type=int, default=3, help="how many classes to list per input")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse inputs that differ from the training data (size, channels) instead of warning")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 
@@ -25,13 +36,18 @@ def run(args: argparse.Namespace) -> int:
 
     if is_exported_path(args.run_dir):
         predictor = ExportedModel.load(args.run_dir)
+        results = [predictor.predict_input(item, top=args.top) for item in args.inputs]
     else:
         predictor = Predictor.from_run(args.run_dir, checkpoint=args.checkpoint)
-    results = [predictor.predict_input(item, top=args.top) for item in args.inputs]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # each note is printed once below, as one line
+            results = predictor.predict_items(args.inputs, top=args.top, strict=args.strict)
+        for note in predictor.notes:
+            sys.stderr.write(f"deepdojo: warning: {note}\n")
     if args.json:
         emit_json({"run_dir": str(Path(args.run_dir)), "predictions": results})
     else:
         for r in results:
-            top = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r.get("top", []))
+            top = ", ".join(f"{t.get('class', t.get('token'))} {t['probability']:.3f}" for t in r.get("top", []))
             print(f"{r['input']}: {r['prediction']}" + (f"  ({top})" if top else ""))
     return 0

@@ -11,13 +11,14 @@ code 75 (EX_TEMPFAIL), so a scheduler can requeue the job with ``--resume``.
 from __future__ import annotations
 
 import argparse
-from deepdojo.cli.common import add_data_model_flags, config_from_args, emit_json
+from deepdojo.cli.common import add_data_model_flags, add_training_flags, config_from_args, emit_json
 from deepdojo.config import TrainConfig
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on DATA and write a run folder with a report")
     add_data_model_flags(p)
+    add_training_flags(p)
     p.add_argument("--epochs", type=int)
     p.add_argument("--schedule", choices=["one_cycle", "constant", "cosine", "step", "exponential"])
     p.add_argument("--resume", action="store_true", help="continue the run folder --name (or the newest) from its last checkpoint")

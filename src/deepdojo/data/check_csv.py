@@ -48,14 +48,15 @@ class Table:
     problems: list[Problem] = field(default_factory=list)
     delimiter: str = ","
     bad_rows: set[int] = field(default_factory=set)  # rows with an error found while parsing
+    header: bool = True  # False: the first line was data (rows then start at line 1)
 
     def column(self, name: str) -> list[str]:
         i = self.columns.index(name)
         return [r[i] if i < len(r) else "" for r in self.rows]
 
     def where(self, row: int, column: str | None = None) -> str:
-        """``file:line`` (1-based, the header is line 1), plus the column when given."""
-        text = f"{self.path.name}:{row + 2}"
+        """``file:line`` (1-based; a header is line 1), plus the column when given."""
+        text = f"{self.path.name}:{row + (2 if self.header else 1)}"
         return f"{text} ({column})" if column else text
 
     def require(self, name: str, role: str) -> None:
@@ -71,11 +72,40 @@ def _detect_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_table(path: str | Path, delimiter: str | None = None, duplicates: str = "error") -> Table:
-    """Parse ``path`` (``.tsv``: tab, else comma unless ``delimiter`` is given).
+def looks_headerless(lines: list[list[str]]) -> bool:
+    """True when the first line reads as data rather than column names.
+
+    A header's names are short; a first field that is a sentence (over 30
+    characters or 5 words), or a number in a column of numbers, is data.
+    """
+    first = [c.strip() for c in lines[0]]
+    if any(len(c) > 30 or len(c.split()) > 5 for c in first):
+        return True
+    rest = lines[1:50]
+
+    def number(t: str) -> bool:
+        try:
+            float(t)
+        except ValueError:
+            return False
+        return True
+
+    for j, cell in enumerate(first):
+        column = [r[j] for r in rest if j < len(r) and r[j].strip()]
+        if column and number(cell) and all(number(v) for v in column):
+            return True
+    return False
+
+
+def read_table(path: str | Path, delimiter: str | None = None, duplicates: str = "error",
+               header: bool | None = True, names: list[str] | None = None) -> Table:
+    """Parse ``path`` (``.tsv``: tab, ``.txt``: the delimiter found, else comma unless ``delimiter`` is given).
 
     ``duplicates="error"`` makes repeated rows errors, ``"warning"`` only reports them.
-    Raises :class:`DataError` when the file is missing, unreadable or empty.
+    ``header=False``: the first line is data and the columns are ``names`` or
+    ``"1"``, ``"2"``, ... (1-based positions); ``header=None`` decides from the
+    first line (:func:`looks_headerless`). Raises :class:`DataError` when the
+    file is missing, unreadable or empty.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -92,8 +122,8 @@ def read_table(path: str | Path, delimiter: str | None = None, duplicates: str =
         raise DataError(f"not UTF-8 text (byte {e.start})", where=str(path), fix="save the file as UTF-8") from None
     if not text.strip():
         raise DataError("the file is empty", where=str(path), fix="add a header line and rows")
-    expected = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
     found = _detect_delimiter(text.splitlines()[0])
+    expected = delimiter or {".tsv": "\t", ".txt": found}.get(path.suffix.lower(), ",")
     if delimiter is None and found != expected:
         raise DataError(
             f"the header is {DELIMITERS[found]}-separated but a {path.suffix or 'csv'} file should be "
@@ -102,11 +132,20 @@ def read_table(path: str | Path, delimiter: str | None = None, duplicates: str =
         )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=expected)
     lines = [r for r in reader if r and any(c.strip() for c in r)]
+    if header is None:
+        header = not looks_headerless(lines)
+    if not header:
+        width = len(lines[0])
+        columns = list(names) if names else [str(i + 1) for i in range(width)]
+        if len(columns) != width:
+            raise DataError(f"{len(columns)} column names given but the first line has {width} fields",
+                            where=str(path), fix="give one name per column")
+        lines = [columns] + lines
     columns = [c.strip() for c in lines[0]]
     for name in sorted({c for c in columns if columns.count(c) > 1}):
         problems.append(Problem(path.name, f"column {name!r} appears {columns.count(name)} times", "duplicate_column",
                                 fix="rename one of them"))
-    table = Table(path, columns, [[c.strip() for c in r] for r in lines[1:]], problems, expected)
+    table = Table(path, columns, [[c.strip() for c in r] for r in lines[1:]], problems, expected, header=header)
     seen: dict[tuple, int] = {}
     for i, row in enumerate(table.rows):
         if len(row) != len(columns):

@@ -23,6 +23,7 @@ import torch
 from deepdojo.data.augment import make_augment
 from deepdojo.data.info import DataInfo
 from deepdojo.data.loaders import TensorLoader
+from deepdojo.data.preprocess_spec import default_spec
 from deepdojo.data.splits import add_train_dev, holdout_splits, split_hash
 from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
 from deepdojo.errors import DataError
@@ -35,7 +36,8 @@ class Data:
 
     ``info`` is a :class:`~deepdojo.data.info.DataInfo`: identity (``name``,
     ``fingerprint``, ``split_hash``), preprocessing (``transform``, ``decode``,
-    ...) and what the checks found. ``task`` is the name of the task the data
+    ``preprocess``: raw input -> model input as JSON, see :mod:`deepdojo.data.preprocess`)
+    and what the checks found. ``task`` is the name of the task the data
     suggests (``"classification"``, ``"regression"``, ``"multilabel"`` ...);
     the Learner turns it into a :class:`~deepdojo.tasks.Task` unless given one.
     """
@@ -210,6 +212,7 @@ class Data:
         info = DataInfo(
             name=name, fingerprint=fingerprint or tensor_fingerprint(x, y), split_hash=split_hash(splits),
             splits=splits, transform=eval_tf.to_json() if eval_tf is not None else None,
+            preprocess=default_spec(x, eval_tf.to_json() if eval_tf is not None else None),
             sizes={part: len(px) if rows is None else len(rows) for part, (px, _, rows) in parts.items()},
             warnings=warnings_, ids=ids,
             decode={"size": None, "mode": "L" if x.shape[1] == 1 else "RGB"} if is_image else None,

@@ -29,7 +29,7 @@ from deepdojo.data.check_images import MAX_PIXELS
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
 from deepdojo.data.splits import random_split, stratified_split
-from deepdojo.errors import DataError
+from deepdojo.errors import ConfigError, DataError
 
 PATH_COLUMNS = ("path", "image", "file", "filename", "image_path")
 LABEL_COLUMNS = ("label", "labels", "class", "target", "y")
@@ -58,8 +58,14 @@ def _finish(report: CheckReport, bad_rows: set[int], n: int, skip_bad: bool, whe
     return keep, [asdict(p) for p in report.errors] if skip_bad else []
 
 
-def _split_indices(labels: np.ndarray | None, n: int, parts: list[str] | None, valid_pct: float, seed: int):
-    """Given parts (a split column) or a stratified / random hold-out."""
+def _split_indices(labels: np.ndarray | None, n: int, parts: list[str] | None, valid_pct: float, seed: int,
+                   test_pct: float = 0.0):
+    """Given parts (a split column) or a stratified / random hold-out (with a sealed ``test_pct`` slice)."""
+    if test_pct and not (parts is not None and any(parts)):
+        from deepdojo.data.splits import holdout_splits
+
+        y = labels if labels is not None else np.zeros(n, dtype=np.int64)
+        return holdout_splits(y, valid_pct, test_pct, seed, stratify=labels is not None)
     if parts is not None and any(parts):
         arr = np.array([p or "train" for p in parts])
         splits = {s: np.flatnonzero(arr == s).astype(np.int64) for s in SPLITS if (arr == s).any()}
@@ -109,7 +115,7 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
               label_delim: str | None = None, size: int | None = None, valid_pct: float = 0.2, seed: int = 0,
               batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
               delimiter: str | None = None, cache_dir: str | Path | None = None,
-              max_pixels: int = MAX_PIXELS) -> Data:
+              max_pixels: int = MAX_PIXELS, test_pct: float = 0.0) -> Data:
     """An image list ``path,label[,split]`` (paths relative to the CSV's folder) as :class:`Data`.
 
     ``label_delim`` (e.g. ``" "``) makes it multi-label: ``y`` is multi-hot
@@ -155,7 +161,7 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
     else:
         labels = np.array([index[tokens[i][0]] for i in rows], dtype=np.int64)
         y = torch.from_numpy(labels)
-    splits = _split_indices(labels, len(rows), [parts[i] for i in rows] if parts else None, valid_pct, seed)
+    splits = _split_indices(labels, len(rows), [parts[i] for i in rows] if parts else None, valid_pct, seed, test_pct)
     if augment == "auto":
         augment = "light" if x.shape[1] == 1 else "default"
     data = Data.from_tensors(x, y, splits=splits, batch_size=batch_size, seed=seed, augment=augment,
@@ -163,6 +169,7 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
                              name=str(table.path), ids=[table.column(pcol)[i] for i in rows], fingerprint=key)
     if data.is_image:
         data.info.decode = {"size": size, "mode": "L" if data.input_shape[0] == 1 else "RGB"}
+    data.info["preprocess"].update(size=size, max_pixels=max_pixels)  # decode settings for predict
     data.info["check"] = report.to_json()
     if skipped:
         data.info["skipped"] = skipped
@@ -191,20 +198,78 @@ def detect_label_delim(labels: list[str]) -> str | None:
 
 def load_csv(path: str | Path, *, target: str | None = None, size: int | None = None, valid_pct: float = 0.2,
              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-             cache_dir: str | Path | None = None) -> Data:
-    """A CSV/TSV as :class:`Data`: an image list when it has a path column, else a tabular file.
+             cache_dir: str | Path | None = None, text_col: str | None = None, label_col: str | None = None,
+             delimiter: str | None = None, header: bool | None = None, arch: str = "auto",
+             test_pct: float = 0.0) -> Data:
+    """A CSV/TSV as :class:`Data`, routed by what its columns hold.
 
-    The tabular target is ``target``, else a column named like a label
-    (label/class/target/y), else the last column.
+    - a path column (path/image/file...): an image list (:func:`image_csv`);
+    - a column of free text (or ``text_col``): a text classifier's data
+      (:func:`~deepdojo.data.text.text_csv`);
+    - otherwise a table (:func:`~deepdojo.data.tabular.tabular_csv`) whose target is
+      ``label_col``/``target``, else a column named like a label (label/class/target/y),
+      else the last column. Categorical columns become integer codes for an
+      embedding model (``arch`` "auto" or "tabular"), one-hot for any other ``arch``.
+
+    ``header=None`` detects a file without a header line (its columns are then
+    ``"1"``, ``"2"``, ...). ``size`` only means something for images: given
+    for a table or texts it is a :class:`~deepdojo.errors.ConfigError`, not
+    silently ignored.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "reviews.tsv"
+        >>> words = ["good", "bad", "fine", "awful", "great", "poor"]
+        >>> lines = [f"the {words[i % 6]} food was served {i} minutes late\\t{i % 2}" for i in range(40)]
+        >>> _ = p.write_text("\\n".join(lines) + "\\n")
+        >>> data = load_csv(p)
+        >>> data.info["preprocess"]["kind"], data.info["preprocess"]["text_col"], data.classes
+        ('text', '1', ['0', '1'])
     """
     from deepdojo.data.tabular import tabular_csv
+    from deepdojo.data.text import text_columns, text_csv, text_score
 
-    table = read_table(path)
-    if any(c.lower() in PATH_COLUMNS for c in table.columns):
-        lcol = next((c for c in table.columns if c.lower() in LABEL_COLUMNS), None)
-        delim = detect_label_delim(table.column(lcol)) if lcol else None
+    table = read_table(path, delimiter=delimiter, header=header, duplicates="warning")
+    delimiter = table.delimiter
+    header = table.header
+    label_col = label_col or target
+    if text_col is None and any(c.lower() in PATH_COLUMNS for c in table.columns):
+        lcol = label_col or next((c for c in table.columns if c.lower() in LABEL_COLUMNS), None)
+        delim = detect_label_delim(table.column(lcol)) if lcol in table.columns else None  # multi-label rows
         return image_csv(path, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
-                         skip_bad=skip_bad, cache_dir=cache_dir, label_delim=delim)
-    if target is None:
-        target = next((c for c in table.columns if c.lower() in LABEL_COLUMNS), table.columns[-1])
-    return tabular_csv(path, target, valid_pct=valid_pct, seed=seed, batch_size=batch_size, skip_bad=skip_bad)
+                         skip_bad=skip_bad, cache_dir=cache_dir, label_col=label_col, delimiter=delimiter,
+                         test_pct=test_pct, label_delim=delim)
+    is_text = text_col is not None or any(text_score(table.column(c)) > 0 for c in table.columns if c != label_col)
+    kind = "texts" if is_text else "a table"
+    if size is not None:
+        raise ConfigError(f"size={size} resizes images, but {Path(path).name} holds {kind} (no image path column)",
+                          where="size", fix="drop --size (size=), or add a 'path' column of image files")
+    if is_text:
+        text_col, label_col = text_columns(table, text_col, label_col)
+        return text_csv(path, text_col=text_col, label_col=label_col, valid_pct=valid_pct, seed=seed,
+                        batch_size=batch_size, skip_bad=skip_bad, delimiter=delimiter, header=header,
+                        test_pct=test_pct)
+    if label_col is None:
+        label_col = next((c for c in table.columns if c.lower() in LABEL_COLUMNS), table.columns[-1])
+    encoding = "codes" if arch in ("auto", "tabular") else "onehot"
+    return tabular_csv(path, label_col, valid_pct=valid_pct, seed=seed, batch_size=batch_size, skip_bad=skip_bad,
+                       encoding=encoding, delimiter=delimiter, header=header, test_pct=test_pct)
+
+
+def load_text_source(path: str | Path, **kw) -> Data:
+    """A ``.txt`` file: a table of texts and labels when every line splits into the same columns
+    (e.g. ``sentence<TAB>label``), else a corpus for a language model (:func:`~deepdojo.data.text.text_file`)."""
+    from deepdojo.data.text import text_file
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError("file not found", where=str(path), fix="check the path")
+    lines = [ln for ln in path.read_text(encoding="utf-8-sig", errors="replace").split("\n")[:200] if ln.strip()]
+    delim = kw.get("delimiter") or "\t"
+    widths = {len(ln.split(delim)) for ln in lines}
+    if kw.get("text_col") or (lines and len(widths) == 1 and widths.pop() >= 2):
+        return load_csv(path, **{**kw, "delimiter": delim})
+    if kw.get("size") is not None:
+        raise ConfigError(f"size={kw['size']} resizes images, but {path.name} is a text corpus", where="size",
+                          fix="drop --size (size=)")
+    return text_file(path, seed=kw.get("seed", 0), batch_size=kw.get("batch_size", 64))

@@ -93,6 +93,10 @@ def save_tensor(path: Path, x: torch.Tensor, metadata: dict[str, str] | None = N
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}-", suffix=".tmp")
+        if hasattr(os, "fchmod"):  # the umask's mode, as open() would give (mkstemp alone: 0o600)
+            from deepdojo.io import file_mode
+
+            os.fchmod(fd, file_mode())
         os.close(fd)
         save_file({"x": x.contiguous()}, tmp, metadata={**(metadata or {}), "format": str(FORMAT_VERSION)})
         os.replace(tmp, path)

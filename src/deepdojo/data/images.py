@@ -316,7 +316,7 @@ class ImageFolder:
             raise DataError("is a file, not a folder", where=str(root), fix=fix)
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
             raise ConfigError(f"size must be a positive integer, got {size!r}", where="size", fix="pass e.g. size=224")
-        self.root, self.size, self.seed = root, size, seed
+        self.root, self.size, self.seed, self.max_pixels = root, size, seed, max_pixels
         scan_problems: list[Problem] = []
         self.classes, paths, labels, parts = scan_folder(root, scan_problems)
         x, file_problems, self.fingerprint, self.cache_path = load_or_decode(
@@ -365,6 +365,7 @@ class ImageFolder:
             name=str(self.root), ids=self.paths, fingerprint=self.fingerprint,
         )
         data.info.decode = {"size": self.size, "mode": "L" if self.x.shape[1] == 1 else "RGB"}
+        data.info["preprocess"].update(size=self.size, max_pixels=self.max_pixels)  # decode settings for predict
         data.info["check"] = {"checked": self.report.checked, "errors": len(self.report.errors),
                               "warnings": len(self.report.warnings)}
         data.info["leaks"] = {"exact": sum(l.kind == "exact_duplicate" for l in self.leaks),

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
@@ -17,14 +18,17 @@ from deepdojo.errors import DataError
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False, test_pct: float = 0.0) -> Data:
+              dedupe: bool = False, test_pct: float = 0.0, **table_options: Any) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
     :class:`~deepdojo.data.checks.DataCheckError` (``.report`` lists them all)
     unless ``skip_bad``, which leaves them out (``info["skipped"]``).
     ``test_pct`` holds out a sealed test slice of built-ins and single-folder
-    image sets (folders with ``test/``, downloads and CSVs bring their own).
+    image sets and CSVs (folders with ``test/`` and downloads bring their own).
+    ``table_options`` go to CSV/TSV/TXT files (:func:`~deepdojo.data.csv_sources.load_csv`:
+    ``text_col``, ``label_col``, ``delimiter``, ``header``, ``arch``); a ``.txt`` that is no
+    table is a language-model corpus.
     """
     if isinstance(source, Data):
         return source
@@ -43,11 +47,20 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
                              augment=augment)
     if not text:
         raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
-    if text.lower().endswith((".csv", ".tsv")):
-        from deepdojo.data.csv_sources import load_csv
+    if text.lower().endswith((".csv", ".tsv", ".txt")):
+        from deepdojo.data.csv_sources import load_csv, load_text_source
 
-        return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
-                        skip_bad=skip_bad)
+        load = load_text_source if text.lower().endswith(".txt") else load_csv
+        return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
+                    skip_bad=skip_bad, test_pct=test_pct, **table_options)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
+
+
+def table_options_of(cfg) -> dict[str, Any]:
+    """The config fields (a :class:`~deepdojo.config.TrainConfig` or its dict) that shape how a CSV/TSV/TXT is
+    read and encoded: training and every later rebuild of the run's data must pass the same ones."""
+    get = cfg.get if isinstance(cfg, dict) else (lambda k, d=None: getattr(cfg, k, d))
+    return {"text_col": get("text_col"), "label_col": get("label_col"), "delimiter": get("delimiter"),
+            "header": get("header"), "arch": get("arch", "auto") or "auto"}

@@ -1,5 +1,5 @@
 """Tabular CSV -> :class:`Data`: continuous columns standardized with training statistics,
-categorical columns one-hot (or integer codes for embedding models), missing values
+categorical columns one-hot (or integer codes, first, for embedding models), missing values
 filled with an indicator column, and a target for classification or regression.
 
 ``info["tabular"]`` describes the columns of ``x`` for models and for new inputs:
@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,11 @@ from deepdojo.data.check_csv import read_table
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
 from deepdojo.data.csv_sources import MISSING, _finish, _split_indices
+from deepdojo.data.preprocess import NA_LEVEL, TabularEncoder
 from deepdojo.data.splits import grouped_split, time_split
 from deepdojo.errors import ConfigError
 
-NA_LEVEL = "#na"
+__all__ = ["NA_LEVEL", "free_text_columns", "tabular_csv"]
 
 
 def _number(text: str) -> float:
@@ -83,55 +85,47 @@ def _target(table, target: str, task: str | None, bad: set[int]):
     return task, values, problems
 
 
-def _encode(table, rows, train, cont, cat, encoding):
-    """``x`` float ``(N, F)`` and the column description (statistics from ``train`` rows only)."""
-    cols, names, desc = [], [], {"continuous": cont, "categorical": {}, "mean": [], "std": [], "fill": []}
-    for name in cont:
-        v = np.array([_number(table.column(name)[i]) for i in rows], dtype=np.float64)
-        missing = np.isnan(v)
-        fill = float(np.nanmedian(v[train])) if (~missing[train]).any() else 0.0
-        v[missing] = fill
-        mean, std = float(v[train].mean()), float(v[train].std()) or 1.0
-        cols.append((v - mean) / std)
-        names.append(name)
-        desc["mean"].append(mean), desc["std"].append(std), desc["fill"].append(fill)
-        if missing.any():  # the fact that a value was missing can itself be informative
-            cols.append(missing.astype(np.float64))
-            names.append(f"{name}_na")
-    for name in cat:
-        raw = [table.column(name)[i] or NA_LEVEL for i in rows]
-        levels = sorted({raw[j] for j in train} | {NA_LEVEL})  # unseen levels map to "#na"
-        desc["categorical"][name] = levels
-        index = {lev: k for k, lev in enumerate(levels)}
-        codes = np.array([index.get(r, index[NA_LEVEL]) for r in raw])
-        if encoding == "codes":
-            cols.append(codes.astype(np.float64))
-            names.append(name)
-        else:
-            cols += list(np.eye(len(levels))[codes].T)
-            names += [f"{name}={lev}" for lev in levels]
-    desc["cat_cardinalities"] = [len(v) for v in desc["categorical"].values()]
-    desc["columns"], desc["encoding"] = names, encoding
-    return np.stack(cols, 1).astype(np.float32), desc
+def _encode(table, rows, train, cont, cat, encoding, target):
+    """``x`` float ``(N, F)``, the column description, and the encoder predict reuses (train statistics only)."""
+    columns = {name: [table.column(name)[i] for i in rows] for name in (*cont, *cat)}
+    x, enc = TabularEncoder.fit(columns, train, cont, cat, encoding, target=target)
+    spec = enc.spec
+    desc = {k: spec[k] for k in ("continuous", "categorical", "mean", "std", "fill", "cat_cardinalities", "columns",
+                                 "encoding", "n_categorical")}
+    desc["n_continuous"] = len(spec["columns"]) - len(cat) if encoding == "codes" else None
+    return x, desc, enc
+
+
+def free_text_columns(table, columns: list[str]) -> list[str]:
+    """Columns that read like free text (sentences: several words, mostly distinct; see
+    :func:`~deepdojo.data.text.text_score`). One-hot encoded, each becomes a useless feature per sentence."""
+    from deepdojo.data.text import text_score
+
+    return [name for name in columns if len(table.column(name)) >= 5 and text_score(table.column(name)) > 0]
 
 
 def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, cont: list[str] | None = None,
                 task: str | None = None, valid_pct: float = 0.2, seed: int = 0, batch_size: int = 64,
                 encoding: str = "onehot", skip_bad: bool = False, delimiter: str | None = None,
-                group_col: str | None = None, time_col: str | None = None) -> Data:
+                group_col: str | None = None, time_col: str | None = None, header: bool | None = True,
+                test_pct: float = 0.0) -> Data:
     """A CSV (or TSV) of features and a ``target`` column as :class:`Data`.
 
     Columns not named in ``cat``/``cont`` are continuous when at least 90% of
     their values are numbers (the others are reported), else categorical. ``encoding="codes"`` puts the
-    continuous columns first and then one integer code per categorical
-    column (``info["tabular"]["n_continuous"]`` marks the boundary).
+    categorical columns first, one integer code each, then the continuous
+    columns (the :class:`~deepdojo.models.tabular.TabularModel` convention;
+    ``info["tabular"]["n_categorical"]`` marks the boundary). A column that
+    looks like free text and is encoded as categories is warned about
+    (``info["warnings"]``). ``info["preprocess"]`` encodes raw rows as here
+    (:class:`~deepdojo.data.preprocess.TabularEncoder`).
     ``group_col`` keeps rows of a group on one side of the split;
     ``time_col`` (ISO dates or numbers) puts the latest rows in valid. Neither
     is used as a feature.
     """
     if encoding not in ("onehot", "codes"):
         raise ConfigError(f"unknown encoding {encoding!r}", where="encoding", fix="use 'onehot' or 'codes'")
-    table = read_table(path, delimiter=delimiter, duplicates="warning")  # equal rows can be genuine here
+    table = read_table(path, delimiter=delimiter, duplicates="warning", header=header)  # equal rows can be genuine here
     table.require(target, "target")
     bad = set(table.bad_rows)
     task, values, problems = _target(table, target, task, bad)
@@ -166,12 +160,20 @@ def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, 
         tr, va = time_split([float(t) for t in times] if _is_numeric(times) else times, valid_pct)
         splits = {"train": tr, "valid": va}
     else:
-        splits = _split_indices(labels, len(rows), None, valid_pct, seed)
-    x, desc = _encode(table, rows, splits["train"], cont, cat, encoding)
-    desc["n_continuous"] = len([n for n in desc["columns"] if n in cont or n.endswith("_na")]) if encoding == "codes" else None
+        splits = _split_indices(labels, len(rows), None, valid_pct, seed, test_pct)
+    x, desc, enc = _encode(table, rows, splits["train"], cont, cat, encoding, target)
     data = Data.from_tensors(torch.from_numpy(x), y, splits=splits, batch_size=batch_size, seed=seed, task=task,
                              classes=classes, normalize=False, name=str(table.path))
     data.info["tabular"] = desc
+    data.info["preprocess"] = {**enc.to_json(), "delimiter": table.delimiter, "header": table.header,
+                               "names": table.columns if not table.header else None}
+    texty = free_text_columns(table, cat)
+    if texty:  # one-hot of sentences: a feature per distinct text, which no model can learn from
+        msg = (f"{table.path}: column(s) {', '.join(map(repr, texty))} look like free text but are encoded as "
+               f"categories (one column per distinct value) (fix: train a text model with --text-col "
+               f"{texty[0]}, or drop the column)")
+        warnings.warn(msg, stacklevel=2)
+        data.info["warnings"] = [*(data.info.get("warnings") or []), msg]
     data.info["check"] = report.to_json()
     if skipped:
         data.info["skipped"] = skipped

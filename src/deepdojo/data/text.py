@@ -69,15 +69,22 @@ class Vocab:
         return ids[:length] + [0] * max(0, length - len(ids))
 
 
-def text_csv(path: str | Path, *, text_col: str = "text", label_col: str = "label", level: str = "word",
+def text_csv(path: str | Path, *, text_col: str | None = None, label_col: str | None = None, level: str = "word",
              max_len: int = 64, max_vocab: int | None = 20000, valid_pct: float = 0.2, seed: int = 0,
-             batch_size: int = 64, skip_bad: bool = False, delimiter: str | None = None) -> Data:
+             batch_size: int = 64, skip_bad: bool = False, delimiter: str | None = None,
+             header: bool | None = True, test_pct: float = 0.0) -> Data:
     """Texts and labels -> :class:`Data` with ``x`` int64 ``(N, max_len)`` (0 = padding).
 
-    ``info["vocab"]`` is the token list, ``info["lengths"]`` the unpadded
-    lengths; empty texts and empty labels are errors.
+    ``text_col`` defaults to a column named ``text``, else the column that
+    reads most like free text; ``label_col`` to a column named like a label
+    (label/class/target/y), else the other column of a two-column file.
+    ``header=False`` (or ``None``: detected) reads a file without a header
+    line, whose columns are then ``"1"``, ``"2"``, ... ``info["vocab"]`` is the
+    token list, ``info["lengths"]`` the unpadded lengths; empty texts and
+    empty labels are errors. ``info["preprocess"]`` encodes new strings as here.
     """
-    table = read_table(path, delimiter=delimiter)
+    table = read_table(path, delimiter=delimiter, header=header)
+    text_col, label_col = text_columns(table, text_col, label_col)
     table.require(text_col, "text"), table.require(label_col, "label")
     bad, problems = set(table.bad_rows), []
     texts, labels = table.column(text_col), table.column(label_col)
@@ -94,7 +101,7 @@ def text_csv(path: str | Path, *, text_col: str = "text", label_col: str = "labe
     rows = np.flatnonzero(keep)
     classes = sorted({labels[i] for i in rows})
     y = np.array([classes.index(labels[i]) for i in rows], dtype=np.int64)
-    splits = _split_indices(y, len(rows), None, valid_pct, seed)
+    splits = _split_indices(y, len(rows), None, valid_pct, seed, test_pct)
     tokens = [tokenize(texts[i], level) for i in rows]
     vocab = Vocab.build([tokens[j] for j in splits["train"]], max_size=max_vocab)  # train only: no leakage
     x = torch.tensor([vocab.encode(t, max_len) for t in tokens], dtype=torch.long)  # (N, L)
@@ -102,9 +109,52 @@ def text_csv(path: str | Path, *, text_col: str = "text", label_col: str = "labe
                              classes=classes, normalize=False, name=str(table.path))
     data.info.update(vocab=vocab.itos, level=level, max_len=max_len, pad_index=0, unk_index=1,
                      lengths=[min(len(t), max_len) for t in tokens], check=report.to_json())
+    data.info["preprocess"] = {"kind": "text", "level": level, "vocab": vocab.itos, "max_len": max_len,
+                               "pad_index": 0, "unk_index": 1, "text_col": text_col, "label_col": label_col,
+                               "delimiter": table.delimiter, "header": table.header,
+                               "names": table.columns if not table.header else None}
     if skipped:
         data.info["skipped"] = skipped
     return data
+
+
+def text_score(values: list[str]) -> float:
+    """How much a column reads like free text: mean words per value times the share of distinct values (0 if short)."""
+    values = [v for v in values if v.strip()]
+    if not values:
+        return 0.0
+    mean_len = sum(len(v) for v in values) / len(values)
+    words = sum(len(v.split()) for v in values) / len(values)
+    distinct = len(set(values)) / len(values)
+    return words * distinct if mean_len >= 15 and words >= 2.5 and distinct >= 0.5 else 0.0
+
+
+def text_columns(table, text_col: str | None, label_col: str | None) -> tuple[str, str]:
+    """The text and label columns: given, named ``text``/like a label, or detected (see :func:`text_csv`)."""
+    from deepdojo.data.csv_sources import LABEL_COLUMNS
+
+    cols = table.columns
+    if text_col is None:
+        if "text" in cols:
+            text_col = "text"
+        else:
+            scores = {c: text_score(table.column(c)) for c in cols if c != label_col}
+            best = max(scores, key=scores.get, default=None)
+            if best is None or not scores[best]:
+                raise DataError("no column of free text found", where=str(table.path),
+                                fix="name the text column 'text', or pass text_col= (CLI: --text-col)")
+            text_col = best
+    if label_col is None:
+        named = [c for c in cols if c.lower() in LABEL_COLUMNS and c != text_col]
+        others = [c for c in cols if c != text_col]
+        if named:
+            label_col = named[0]
+        elif len(others) == 1:
+            label_col = others[0]
+        else:
+            raise DataError(f"cannot tell which of {', '.join(others)} is the label", where=str(table.path),
+                            fix="name it 'label', or pass label_col= (CLI: --label-col)")
+    return text_col, label_col
 
 
 def text_file(path: str | Path, *, level: str = "char", block_size: int = 64, valid_pct: float = 0.1,
@@ -136,4 +186,5 @@ def text_file(path: str | Path, *, level: str = "char", block_size: int = 64, va
                              normalize=False, name=str(path), valid_pct=0)
     data.classes = vocab.itos
     data.info.update(vocab=vocab.itos, level=level, block_size=block_size, sizes={"train": len(xt), "valid": len(xv)})
+    data.info["preprocess"] = {"kind": "language_model", "level": level, "vocab": vocab.itos, "block_size": block_size}
     return data

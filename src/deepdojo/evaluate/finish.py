@@ -19,7 +19,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:moons", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(1, 0.01)
+    >>> _ = learn.fit(1, 0.01)
     >>> out = finish_run(learn, baseline_budget_s=2)
     >>> sorted(k for k in out if k != "interpretation")
     ['baselines', 'data_summary', 'diagnosis', 'evaluation']
@@ -82,11 +82,14 @@ def data_summary(data, task) -> dict[str, Any]:
     return out
 
 
-def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
+def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None = None) -> dict[str, Any]:
     """Write evaluation, baselines, diagnosis, data summary, interpretation and suspects into ``learn.run``.
 
-    Without a validation split only the data summary and latency are written.
+    Without a validation split only the data summary and latency are written. ``human_error``
+    (default: the run config's ``human_error``) is the diagnosis' yardstick for avoidable bias.
     """
+    if human_error is None:
+        human_error = (getattr(learn, "config", None) or {}).get("human_error")
     run_dir, data, task = learn.run.path, learn.data, learn.task
     evaluation: dict[str, Any] = {
         "valid": {}, "parameters": sum(p.numel() for p in learn.model.parameters()),
@@ -113,7 +116,7 @@ def finish_run(learn, baseline_budget_s: float = 10.0) -> dict[str, Any]:
             passes["train"] = predict_split(learn, "train", keep=True)
         if task.error_metric:  # the bias/variance recipe reads error rates (fractions)
             errors = run_errors(learn, run_dir, passes)
-            out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"],
+            out["diagnosis"] = diagnose(errors["train_error"], errors["valid_error"], human_error=human_error,
                                         train_dev_error=errors["train_dev_error"], test_error=errors["test_error"]).to_json()
         if task.interpretation == "classes":
             interps = {s: Interpretation.from_pass(p, data) for s, p in passes.items()}

@@ -114,6 +114,20 @@ class Interpretation:
         atomic_write_bytes(path, buf.getvalue().encode())  # the user edits this file: never leave half of it
         return path
 
+    def plot_top_losses(self, k: int = 9):
+        """The ``k`` highest-loss examples as an inline figure (images; otherwise a table of them)."""
+        from deepdojo.figures import PNG, HTMLTable
+
+        rows = self.top_losses(k)
+        if self.inputs is not None and self.inputs.dim() == 4:
+            from deepdojo.figures import gallery_png
+
+            captions = [f"{r['predicted']}/{r['actual']}\np={r['probability']:.2f} loss={r['loss']:.2f}" for r in rows]
+            title = "top losses: predicted/actual, probability of the prediction"
+            return PNG(gallery_png(self.inputs[[r["index"] for r in rows]], captions, title), "top losses")
+        keys = [key for key in rows[0] if key != "index"] if rows else []
+        return HTMLTable(["index", *keys], [[r["index"], *(r[key] for key in keys)] for r in rows], "top losses")
+
     def summary(self, k: int = 9) -> dict[str, Any]:
         """JSON-ready: confusion matrix, per-class accuracy, most-confused pairs, top losses, most uncertain."""
         return {"classes": self.classes, "confusion_matrix": self.confusion_matrix().tolist(),

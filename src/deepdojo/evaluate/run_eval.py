@@ -7,7 +7,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False, seed=0)
-    >>> learn.fit(1, 0.05)
+    >>> _ = learn.fit(1, 0.05)
     >>> sorted(evaluate_run(learn.run.path, split="valid")["metrics"])[:3]
     ['accuracy', 'ece', 'error_rate']
 """
@@ -30,7 +30,7 @@ SPLITS = ("train", "valid", "test", "train_dev")
 
 def load_run_data(run_dir: str | Path) -> Data:
     """The run's data rebuilt from ``config.json`` (same seed, same split), checked against ``splits.json``."""
-    from deepdojo.data.load import load_data
+    from deepdojo.data.load import load_data, table_options_of
 
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
@@ -44,7 +44,8 @@ def load_run_data(run_dir: str | Path) -> Data:
     data = load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2),
                             test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
-                            skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False))
+                            skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False),
+                            **table_options_of(cfg))
     if cfg.get("train_dev_pct"):
         data.carve_train_dev(cfg["train_dev_pct"], cfg.get("seed", 0))
     check_split(run_dir, data)

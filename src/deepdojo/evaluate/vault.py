@@ -78,7 +78,8 @@ class TestVault:
         """Run ``evaluate(test_loader)`` once, log it, and return the log entry (with a warning from look 2)."""
         if data.test is None:
             raise DeepdojoError("the data has no test split", where=str(data.info.get("name", "data")),
-                                fix="add a test/ folder beside train/ (or pass test= to Data.from_tensors)")
+                                fix="retrain with --test-pct 0.1 (test_pct=0.1) to seal a test slice, or add a test/ "
+                                    "folder beside train/ (Data.from_tensors: test= or test_pct=)")
         with data.test._opened() as loader:
             test_id = _loader_id(loader._loader) or test_set_id(data.info)
             metrics = evaluate(loader)

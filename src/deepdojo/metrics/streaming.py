@@ -155,6 +155,14 @@ def _registry() -> dict:
                 d.IoUPerClass, d.DicePerClass, ml.MultiLabelF1, ml.MultiLabelF1PerLabel, ml.HammingLoss, ml.MultiLabelAP,
                 sq.TokenNLL, sq.BitsPerToken, sq.Perplexity, sq.TokenAccuracy):
         names[cls.name] = cls
+    from deepdojo.metrics import ranking as r
+
+    for cls in (r.RocAuc, r.AveragePrecision):
+        names[cls.plain] = cls
+        for avg in r.RANKING_AVERAGES:
+            names[f"{cls.plain}_{avg}"] = lambda cls=cls, avg=avg: cls(avg)
+    for measure in ("precision", "recall", "f1"):
+        names[measure] = lambda measure=measure: r.plain_metric(measure)
     names["crps_gaussian"] = lambda: d.CRPS("gaussian")
     names["crps_ensemble"] = lambda: d.CRPS("ensemble")
     return names

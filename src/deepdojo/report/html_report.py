@@ -4,7 +4,7 @@ Example:
     >>> import tempfile
     >>> from deepdojo import vision
     >>> learn = vision.classifier("builtin:xor", out=tempfile.mkdtemp(), progress=False)
-    >>> learn.fit(1, 0.01)
+    >>> _ = learn.fit(1, 0.01)
     >>> write_report(learn.run.path).name
     'report.html'
 """

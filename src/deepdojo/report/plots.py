@@ -7,31 +7,4 @@ no figure is left registered to leak.
 
 from __future__ import annotations
 
-from deepdojo.figures import fig_to_png, subplots  # noqa: F401 (re-exported)
-
-
-def curves_png(history: list[dict]) -> bytes | None:
-    """Loss curves (train/valid) and every other numeric metric per epoch, side by side."""
-    if not history:
-        return None
-    epochs = [r["epoch"] + 1 for r in history]
-    metric_keys = [k for k in history[-1] if k not in ("epoch", "train_loss", "valid_loss", "lr", "seconds")
-                   and isinstance(history[-1][k], (int, float))]
-    fig, axes = subplots(1, 2 if metric_keys else 1, figsize=(10 if metric_keys else 5.5, 3.6), squeeze=False)
-    ax = axes[0][0]
-    for key in ("train_loss", "valid_loss"):
-        if key in history[-1]:
-            ax.plot(epochs, [r.get(key) for r in history], marker="o", label=key)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend()
-    ax.set_title("loss")
-    if metric_keys:
-        ax = axes[0][1]
-        for key in metric_keys:
-            ax.plot(epochs, [r.get(key) for r in history], marker="o", label=key)
-        ax.set_xlabel("epoch")
-        ax.legend()
-        ax.set_title("validation metrics")
-    fig.tight_layout()
-    return fig_to_png(fig)
+from deepdojo.figures import curves_png, fig_to_png, subplots  # noqa: F401 (re-exported)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from deepdojo.figures import _show, gallery_png  # noqa: F401 (re-exported: they live in the bottom layer)
 from deepdojo.report.plots import fig_to_png, subplots
 
 
@@ -29,32 +30,6 @@ def confusion_png(cm: np.ndarray, classes: list[str]) -> bytes:
                         fontsize=8)
     ax.set_title("confusion matrix")
     fig.tight_layout()
-    return fig_to_png(fig)
-
-
-def _show(ax, img: torch.Tensor) -> None:
-    """One image ``(C, H, W)`` (uint8 or float) on ``ax``."""
-    a = img.detach().float().cpu()
-    if img.dtype == torch.uint8:
-        a = a / 255.0
-    a = a.permute(1, 2, 0).numpy()
-    ax.imshow(a[..., 0] if a.shape[-1] == 1 else a.clip(0, 1), cmap="gray" if a.shape[-1] == 1 else None)
-    ax.axis("off")
-
-
-def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
-    """A grid of images ``(N, C, H, W)`` with one caption each."""
-    n = len(images)
-    cols = min(n, 4)
-    rows = max(1, math.ceil(n / cols))
-    fig, axes = subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, img, cap in zip(axes.flat, images, titles):
-        _show(ax, img)
-        ax.set_title(cap, fontsize=8)
-    fig.suptitle(title)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.85 if rows == 1 else 0.9, hspace=0.45, wspace=0.1)
     return fig_to_png(fig)
 
 

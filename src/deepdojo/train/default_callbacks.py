@@ -6,7 +6,7 @@ import logging
 
 from deepdojo.train.callbacks import Callback
 from deepdojo.train.guards import GradientClip, NanGuard
-from deepdojo.train.progress import ProgressBar, interactive
+from deepdojo.train.progress import ProgressBar, in_notebook, interactive
 from deepdojo.train.resume import ResumeFromCheckpoint, TrainingCheckpoints
 from deepdojo.train.run_logger import RunLogger, SaveCheckpoints
 
@@ -29,6 +29,10 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
         cbs.append(GradientClip(max_norm=grad_clip))
     if not main:
         pass  # [distributed] rank 0 alone reports progress
+    elif (progress is None or progress) and in_notebook():  # an HTML table updated in place: no ipywidgets needed
+        from deepdojo.train.notebook_progress import NotebookProgress
+
+        cbs.append(NotebookProgress())
     elif progress is None and interactive():
         cbs.append(ProgressBar("rich"))
     elif progress:

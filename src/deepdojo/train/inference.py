@@ -1,7 +1,12 @@
 """One preprocessing-and-decoding path for predictions: ``Learner.predict`` and ``Predictor`` both use it.
 
-Raw inputs (uint8 images, unscaled features) go through the training data's
-evaluation transform, the model, and the task's decoding.
+Tensor batches (uint8 images, unscaled features) go through the training data's
+evaluation transform, the model, and the task's decoding (:func:`predict_batch`).
+Raw inputs — an image path, a PIL image, an array, a CSV row (a dict, a list or
+a ``"a,b,c"`` line, categories as text) or a string — go through the
+preprocessing the data source recorded (``data.info["preprocess"]``,
+:mod:`deepdojo.data.preprocess`) instead (:func:`predict_raw`): classification
+returns ``(label, index, probabilities)`` like fastai.
 
 Example:
     >>> import torch
@@ -42,3 +47,43 @@ def predict_batch(model: nn.Module, x: torch.Tensor, transform: dict[str, Any] |
     finally:
         model.train(was_training)
     return task.decode(out.float()).cpu()
+
+
+@torch.no_grad()
+def decoded_outputs(model: nn.Module, x: torch.Tensor, task, device: torch.device | str = "cpu",
+                    batch_size: int = 256) -> torch.Tensor:
+    """The task's decoded outputs of ``model`` on a model-ready batch ``x`` ``(B, ...)``, in eval mode, on the CPU."""
+    was_training = model.training
+    model.eval()
+    try:
+        outs = [task.decode(model(x[i : i + batch_size].to(device)).float()).cpu() for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def unpack(out: torch.Tensor, task, classes: list[str] | None) -> Any:
+    """One decoded output -> ``(label, index, probabilities)`` for a single-label task, else what the task formats."""
+    formatted = task.format_prediction(out, classes, top=1)
+    if "index" in formatted:  # classification
+        return formatted["prediction"], formatted["index"], out
+    if task.name == "language_model":
+        last = out[-1] if out.dim() == 2 else out
+        i = int(last.argmax())
+        return (classes[i] if classes else str(i)), i, last
+    if task.name == "multilabel":
+        return formatted["prediction"], out > formatted["threshold"], out
+    return out
+
+
+def predict_raw(model: nn.Module, pre, task, classes: list[str] | None, item: Any,
+                device: torch.device | str = "cpu", strict: bool = False) -> Any:
+    """Preprocess one raw ``item`` as training did (``pre``: a :mod:`deepdojo.data.preprocess` preprocessor),
+    run ``model``, decode with ``task`` (see the module docstring). ``strict`` refuses mismatched inputs."""
+    if pre is None:
+        from deepdojo.errors import ConfigError
+
+        raise ConfigError("this model's data recorded no preprocessing, so raw inputs cannot be prepared",
+                          where="predict", fix="pass a tensor batch shaped and scaled like the training batches")
+    x = pre.encode([item], strict=strict)  # (1, ...)
+    return unpack(decoded_outputs(model, x, task, device)[0], task, classes)

@@ -7,8 +7,8 @@ Example:
     >>> from deepdojo.models import create_model
     >>> data = load_builtin("xor", seed=0)
     >>> learn = Learner(create_model("mlp", 2, in_features=2), data, seed=0, progress=False)
-    >>> learn.fit_one_cycle(5, lr_max=1e-2)
-    >>> learn.history[-1]["accuracy"] > 0.9
+    >>> history = learn.fit_one_cycle(5, lr_max=1e-2)  # the epoch records (also learn.history)
+    >>> history[-1]["accuracy"] > 0.9
     True
 """
 
@@ -28,13 +28,15 @@ from deepdojo.metrics import Metric, make_metric
 from deepdojo.tasks import Task, get_task
 from deepdojo.train import schedules
 from deepdojo.train.activations import ActivationsMixin
+from deepdojo.train.history import History
+from deepdojo.train.notebook import NotebookMixin
 from deepdojo.train.callbacks import EVENTS, Callback, CancelBatch, CancelEpoch, CancelFit, hooks_for
 from deepdojo.train.optim import make_optimizer, momentum_key
 from deepdojo.train.reproducibility import resolve_device, seed_everything, set_deterministic
 from deepdojo.train.transfer import TransferMixin, optimizer_groups, set_lr_scales
 
 
-class Learner(TransferMixin, ActivationsMixin):
+class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
     """Trains ``model`` on ``data``. Plain PyTorch in, plain PyTorch out.
 
     Args:
@@ -145,7 +147,7 @@ class Learner(TransferMixin, ActivationsMixin):
         self.callbacks: list[Callback] = []
         extra = standard_callbacks(self, progress, grad_clip) if default_callbacks else []
         self.add_callbacks([*extra, *callbacks])
-        self.history: list[dict[str, Any]] = []
+        self.history: History = History()  # one record per epoch, numbered from 0
         self.epoch, self.step, self.batch_idx, self.start_batch = 0, 0, 0, 0
         self.lr_factor = 1.0  # multiplies the schedule; lowered by a NaN rollback, saved in checkpoints
         self.rollback_lr_factor: float | None = None  # a pending NaN rollback's factor, taken by ResumeFromCheckpoint
@@ -187,7 +189,7 @@ class Learner(TransferMixin, ActivationsMixin):
 
     # ------------------------------------------------------------ public fit
     def fit(self, epochs: int, lr: float | slice | str | None = None, schedule: str | schedules.Schedule = "constant",
-            warmup_pct: float = 0.0, resume: bool = False) -> None:
+            warmup_pct: float = 0.0, resume: bool = False, **schedule_kw: Any) -> History:
         """Train for ``epochs`` epochs.
 
         ``lr="auto"`` runs :meth:`lr_find` first and uses its suggestion;
@@ -196,6 +198,8 @@ class Learner(TransferMixin, ActivationsMixin):
         ``schedule`` is a name (``constant``, ``one_cycle``, ``cosine``,
         ``step``, ``exponential``) or a callable ``step -> lr`` (its ``.momentum``, if any, ``step -> momentum``).
         ``resume=True`` continues from the run folder's newest good checkpoint.
+        ``schedule_kw`` shape one-cycle (``pct_start``, ``div``, ``final_div``, ``moms``).
+        Returns :attr:`history` (one record per epoch; epochs are numbered from 0).
         """
         if resume and self.run is None:
             from deepdojo.errors import ConfigError
@@ -207,7 +211,7 @@ class Learner(TransferMixin, ActivationsMixin):
         if callable(schedule):
             lr_at, mom_at = schedule, getattr(schedule, "momentum", None)  # a callable may carry its momentum
         else:
-            lr_at = schedules.make_schedule(schedule, lr, total, warmup_pct)
+            lr_at = schedules.make_schedule(schedule, lr, total, warmup_pct, **schedule_kw)
             mom_at = getattr(lr_at, "momentum", None)  # one-cycle cycles momentum opposite to its LR
         self.lr = lr
         from deepdojo.train.guards import RollbackRequest
@@ -215,13 +219,18 @@ class Learner(TransferMixin, ActivationsMixin):
         while True:
             try:
                 with self.dist.peer_errors("a training step") if self.dist else contextlib.nullcontext():
-                    return self._run_fit(epochs, lr_at, mom_at, resume)
+                    self._run_fit(epochs, lr_at, mom_at, resume)
+                return self.history if isinstance(self.history, History) else History(self.history)
             except RollbackRequest as request:  # a NaN guard: continue from the last good checkpoint, lower LR
                 resume, self.rollback_lr_factor = True, self.lr_factor * request.lr_factor
 
-    def fit_one_cycle(self, epochs: int, lr_max: float | slice | str | None = None, resume: bool = False) -> None:
-        """Train with the one-cycle policy (LR up then down, momentum opposite)."""
-        self.fit(epochs, lr_max, schedule="one_cycle", resume=resume)
+    def fit_one_cycle(self, epochs: int, lr_max: float | slice | str | None = None, resume: bool = False,
+                      **schedule_kw: Any) -> History:
+        """Train with the one-cycle policy (LR up then down, momentum opposite); returns the history.
+
+        ``schedule_kw``: ``pct_start``, ``div``, ``final_div``, ``moms=(high, low)``.
+        """
+        return self.fit(epochs, lr_max, schedule="one_cycle", resume=resume, **schedule_kw)
 
     def _resolve_lr(self, lr: float | slice | str | None, resume: bool = False) -> float:
         lr = set_lr_scales(self.opt, lr)  # a slice: per-group lr_scale, then its top LR
@@ -435,15 +444,29 @@ class Learner(TransferMixin, ActivationsMixin):
         self.model.train(was_training)
         return torch.cat(preds).cpu(), torch.cat(targets).cpu()
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict a batch ``(B, ...)`` or one sample of ``data.input_shape``.
+    @torch.no_grad()
+    def predict(self, x: Any, strict: bool = False) -> Any:
+        """Predict one raw input, or a tensor batch.
 
-        Raw inputs (uint8 images, unscaled features) are preprocessed exactly as
-        the validation data was; the task decodes the outputs (classification:
-        probabilities ``(B, K)``).
+        - A raw input — an image path, a PIL image, a NumPy array, a CSV row
+          (dict, list or ``"a,b,c"``, categories as text) or a string — is
+          preprocessed exactly as training did (``data.info["preprocess"]``) and
+          returns ``(label, index, probabilities)`` for classification (the task's
+          decoded output otherwise). ``strict=True`` refuses an input that
+          differs from the training data (image size, channels) instead of warning.
+        - A ``torch.Tensor`` keeps the tensor behaviour: a batch ``(B, ...)`` or
+          one sample of ``data.input_shape`` (uint8 images, unscaled features),
+          through the validation transform; classification returns
+          probabilities ``(B, K)`` (or ``(K,)``).
         """
         from deepdojo.train.inference import predict_batch
 
+        if not isinstance(x, torch.Tensor):
+            from deepdojo.data.preprocess import preprocessor_from_json
+            from deepdojo.train.inference import predict_raw
+
+            pre = preprocessor_from_json(self.data.info.get("preprocess"))
+            return predict_raw(self.model, pre, self.task, self.data.classes, x, self.device, strict)
         x = torch.as_tensor(x)
         single = self.data.input_shape is not None and x.dim() == len(self.data.input_shape)
         out = predict_batch(self.model, x.unsqueeze(0) if single else x, self.data.info.get("transform"), self.task,
@@ -478,6 +501,22 @@ class Learner(TransferMixin, ActivationsMixin):
                 return self._ckpt_path(path)
             return save_weights(self.model, self._ckpt_path(path), meta=self.model_meta(extra), state_dict=state)
         return save_weights(self.model, self._ckpt_path(path), meta=self.model_meta(extra))
+
+    def export(self, path: str | Path) -> Path:
+        """Write weights + everything predict needs (architecture, classes, preprocessing) to ``path``.
+
+        ``deepdojo.load_learner(path)`` gives back a ready-to-predict
+        :class:`~deepdojo.predict.Predictor`, the same as ``Predictor.from_run``.
+        A model not built from the registry (no ``model_spec``) cannot be rebuilt from the file.
+        """
+        if not getattr(self, "model_spec", None):
+            from deepdojo.errors import ConfigError
+
+            raise ConfigError("this model was not built from the model registry, so a file cannot rebuild it",
+                              where="export", fix="build it with vision.classifier(...) / create_model, or use learn.save")
+        from deepdojo.train.checkpoint import save_weights
+
+        return save_weights(self.model, Path(path), meta=self.model_meta())
 
     def load(self, path: str | Path) -> "Learner":
         """Load weights saved by :meth:`save` (verified by hash; safetensors only)."""

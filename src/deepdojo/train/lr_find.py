@@ -72,6 +72,20 @@ class LRFindResult:
             atomic_write_bytes(Path(path), fig_to_png(fig))
         return fig
 
+    def __repr__(self) -> str:
+        rules = ", ".join(f"{k} {v:.2e}" for k, v in self.suggestions.items())
+        return (f"LRFindResult(suggestion={self.suggestion:.2e} ({self.chosen}), {len(self.lrs)} steps"
+                + (f"; {rules}" if rules else "") + (", diverged" if self.diverged else "") + ")")
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the plot under the short text."""
+        from deepdojo.figures import fig_to_png
+
+        if getattr(self, "_shown_inline", False):  # show() already put the plot in this cell's output
+            self._shown_inline = False
+            return None
+        return fig_to_png(self.plot())
+
     def show(self) -> None:
         """Print the explanation; in Jupyter also show the plot inline."""
         print(self.explanation)
@@ -83,6 +97,7 @@ class LRFindResult:
             from deepdojo.figures import fig_to_png
 
             display(Image(data=fig_to_png(self.plot())))  # PNG bytes: shown whatever the notebook's backend
+            self._shown_inline = True
 
 
 class _FinderEpochs:
@@ -197,8 +212,7 @@ def suggest(lrs: list[float], losses: list[float], diverged: bool = False) -> LR
     if i_min == 0 or loss[i_min] > loss[0] * 0.99:
         res.explanation = f"LR finder: the loss never fell below its starting value; using lr={FALLBACK_LR:g} (check the data and model)."
         return res
-    grad = np.gradient(loss[: i_min + 1], log_lr[: i_min + 1])
-    res.suggestions["steepest"] = float(lrs[int(np.argmin(grad))])
+    res.suggestions["steepest"] = float(lrs[steepest_index(loss, log_lr, i_min)])
     res.suggestions["minimum_div10"] = float(lrs[i_min] / 10)
     start, end = longest_descent(loss)
     res.suggestions["valley"] = float(lrs[start + (end - start) * 2 // 3])
@@ -210,6 +224,30 @@ def suggest(lrs: list[float], losses: list[float], diverged: bool = False) -> LR
         + ("; the loss diverged after that." if diverged else ".")
     )
     return res
+
+
+def steepest_index(loss: np.ndarray, log_lr: np.ndarray, i_min: int) -> int:
+    """Where the loss falls fastest per unit log-LR, before its minimum, measured robustly.
+
+    A point-wise gradient of the first steps is dominated by the smoothing's
+    start-up and by noise at tiny learning rates, and used to name the start
+    LR itself. Here the slope is a difference across a window of ``n // 10``
+    steps (at least 3), only where the loss has already fallen by 5% of its
+    total drop (before that it is flat by definition), and the point named is
+    the window's middle.
+    """
+    w = max(3, len(loss) // 10)
+    drop = loss[0] - loss[i_min]
+    started = np.flatnonzero(loss[: i_min + 1] <= loss[0] - 0.05 * drop)
+    first = max(int(started[0]) - w // 2, 0) if len(started) else 0
+    best, best_i = 0.0, None
+    for i in range(first, i_min - w + 1):
+        slope = (loss[i + w] - loss[i]) / (log_lr[i + w] - log_lr[i])
+        if slope < best:
+            best, best_i = slope, i + w // 2
+    if best_i is None:  # a descent shorter than one window: the middle of it
+        return (first + i_min) // 2
+    return best_i
 
 
 def longest_descent(loss: np.ndarray) -> tuple[int, int]:

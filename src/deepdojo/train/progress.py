@@ -1,7 +1,9 @@
 """Progress display: a rich bar in a terminal or notebook, plain lines in logs, or nothing.
 
 The bar advances on the step counter only (no loss read inside the loop); the
-epoch's numbers are printed once the epoch ends.
+epoch's numbers are printed once the epoch ends. Epochs are numbered from 0
+everywhere (records, lines, the bar: "epoch 0 (1 of 5)"), as fastai's table does.
+In Jupyter, :mod:`deepdojo.train.notebook_progress` draws an HTML table instead.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class ProgressBar(Callback):
 
     def before_epoch(self) -> None:
         if self.progress is not None:
-            self.progress.reset(self.task, total=self.learn.steps_per_epoch, epoch=f"{self.learn.epoch + 1}/{self.learn.n_epochs}")
+            self.progress.reset(self.task, total=self.learn.steps_per_epoch, epoch=f"{self.learn.epoch} ({self.learn.epoch + 1} of {self.learn.n_epochs})")
             self.progress.update(self.task, completed=self.learn.start_batch)
 
     def after_batch(self) -> None:

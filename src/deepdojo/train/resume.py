@@ -18,9 +18,9 @@ Example:
     >>> from deepdojo import vision
     >>> run = tempfile.mkdtemp()
     >>> learn = vision.classifier("builtin:xor", out=run, name="r", progress=False, seed=0)
-    >>> learn.fit(2, 0.05)
+    >>> _ = learn.fit(2, 0.05)
     >>> again = vision.classifier("builtin:xor", out=run, name="r", progress=False, seed=0)
-    >>> again.fit(2, 0.05, resume=True)   # nothing left to do: the run had finished
+    >>> _ = again.fit(2, 0.05, resume=True)   # nothing left to do: the run had finished
     >>> again.history == learn.history
     True
 """

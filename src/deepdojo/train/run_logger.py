@@ -5,7 +5,7 @@ Example:
     >>> from deepdojo import Learner
     >>> from deepdojo.data import load_builtin
     >>> learn = Learner(torch.nn.Linear(2, 2), load_builtin("xor"), progress=False, run_dir=tempfile.mkdtemp())
-    >>> learn.fit(1, 0.01)
+    >>> _ = learn.fit(1, 0.01)
     >>> sorted(p.name for p in learn.run.path.iterdir())[:4]
     ['checkpoints', 'config.json', 'manifest.json', 'metrics.csv']
 """

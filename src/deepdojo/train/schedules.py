@@ -92,19 +92,23 @@ def one_cycle_momentum(total_steps: int, pct_start: float = 0.25, high: float = 
 SCHEDULES = ("constant", "one_cycle", "cosine", "step", "exponential")
 
 
-def make_schedule(name: str, lr: float, total_steps: int, warmup_pct: float = 0.0) -> Schedule:
+def make_schedule(name: str, lr: float, total_steps: int, warmup_pct: float = 0.0, *, pct_start: float = 0.25,
+                  div: float = 25.0, final_div: float = 1e4, moms: tuple[float, float] = (0.95, 0.85)) -> Schedule:
     """A schedule by name for a run of ``total_steps`` (used by ``fit`` and the CLI).
 
     ``step`` drops by 10x at 50% and 75% of training; ``exponential`` decays to
     1% by the end; ``warmup_pct`` of the steps warm up linearly first.
-    ``one_cycle`` also carries ``.momentum`` (``step -> momentum``), in phase with its LR after warmup.
+    ``one_cycle`` also carries ``.momentum`` (``step -> momentum``), in phase with its LR after warmup;
+    ``pct_start``, ``div``, ``final_div`` and ``moms`` (high, low) shape it (fastai's names and defaults,
+    except ``pct_start`` 0.25).
     """
     warm = int(total_steps * warmup_pct)
     rest = max(total_steps - warm, 1)
     if name == "constant":
         sched = constant(lr)
     elif name == "one_cycle":
-        sched, mom = one_cycle(lr, rest), one_cycle_momentum(rest)
+        sched = one_cycle(lr, rest, pct_start=pct_start, div=div, final_div=final_div)
+        mom = one_cycle_momentum(rest, pct_start=pct_start, high=moms[0], low=moms[1])
         out = with_warmup(sched, warm)
         out.momentum = lambda step: mom(max(step - warm, 0))  # held high during warmup
         return out

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from deepdojo.errors import CheckpointError
+from deepdojo.train.history import History
 
 IGNORED_CONFIG_KEYS = ("resume", "out", "name", "checkpoint_every", "checkpoint_seconds")
 
@@ -140,7 +141,7 @@ def restore_state(learn, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
             by_name[name].load_state_dict(join_tensors(state, tensors))
     learn.epoch, learn.start_batch, learn.step = meta["epoch"], meta["start_batch"], meta["step"]
     learn.lr_factor = meta["lr_factor"]
-    learn.history = list(meta["history"])
+    learn.history = History(meta["history"])
     losses = tensors.get("acc/losses")
     learn.epoch_losses = [t.to(dev) for t in losses.unbind()] if losses is not None else []
     learn.epoch_sizes = list(meta["acc_sizes"])

@@ -1,0 +1,58 @@
+"""What a source tells the model builder: the default architecture and the keyword arguments its data implies.
+
+Kept in the data layer and free of model imports: it reads only
+``data.info["preprocess"]``. ``vision.classifier`` and ``deepdojo train`` use
+it so that ``arch="auto"`` fits the data (embeddings for a table's categories,
+a text CNN over token ids) and an explicit ``arch`` still gets the sizes it
+needs (``vocab_size``, ``cardinalities``).
+
+Example:
+    >>> from types import SimpleNamespace
+    >>> d = SimpleNamespace(info={"preprocess": {"kind": "text", "vocab": ["<pad>", "<unk>", "a"]}})
+    >>> default_arch_for(d), model_kwargs_for(d, "textcnn")
+    ('textcnn', {'vocab_size': 3})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _spec(data) -> dict[str, Any]:
+    return (getattr(data, "info", None) or {}).get("preprocess") or {}
+
+
+def check_trainable(data) -> None:
+    """Refuse, in one line, data whose training step does not exist yet (a language-model corpus)."""
+    if getattr(data, "task", None) == "language_model":
+        from deepdojo.errors import ConfigError
+
+        raise ConfigError("a plain-text corpus is language-model data (next-token prediction), which `train` and "
+                          "vision.classifier do not train yet", where=str(data.info.get("name", "data")),
+                          fix="for labelled texts use a CSV/TSV with a text and a label column (or sentence<TAB>label "
+                              "lines); for a language model use deepdojo.data.text_file with your own model and Learner")
+
+
+def default_arch_for(data) -> str | None:
+    """``"tabular"`` for a table with category codes, ``"textcnn"`` for texts; None: the registry's default."""
+    spec = _spec(data)
+    if spec.get("kind") == "tabular" and spec.get("encoding") == "codes":
+        return "tabular"
+    if spec.get("kind") == "text":
+        return "textcnn"
+    return None
+
+
+TOKEN_MODELS = ("rnn", "gru", "lstm", "textcnn")  # registered models over token ids (models/sequence.py)
+
+
+def model_kwargs_for(data, arch: str) -> dict[str, Any]:
+    """Sizes the data fixes for model ``arch`` (the config's ``model_kwargs`` are laid over these)."""
+    spec = _spec(data)
+    if spec.get("kind") in ("text", "language_model") and arch in TOKEN_MODELS:
+        return {"vocab_size": len(spec["vocab"])}
+    if spec.get("kind") == "tabular" and arch == "tabular":
+        if spec.get("encoding") != "codes":
+            return {}  # one-hot input: every column continuous, no embeddings
+        return {"cardinalities": list(spec["cat_cardinalities"])}
+    return {}
