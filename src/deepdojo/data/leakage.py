@@ -133,21 +133,21 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 
 
 def image_hashes(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """``(perceptual (N, 3) uint64 [whole, crop 94%, crop 88%], pixel SHA-256 (N,) bytes32)`` of a chunk.
+    """``(perceptual (N, 3) uint64 [whole, crop 94%, crop 88%], pixel SHA-256 (N, 32) uint8)`` of a chunk.
 
     What the decode cache keeps per file, so a warm start recomputes nothing.
     """
     variants = [pack_bits(_hash_bits(_thumbnails(x, c))) for c in (1.0, *CROPS)] if len(x) else []
     phash = np.stack(variants, 1) if variants else np.zeros((0, 1 + len(CROPS)), dtype=np.uint64)
-    digests = np.array([hashlib.sha256(t.contiguous().numpy().tobytes()).digest() for t in x.cpu()], dtype="S32")
-    return phash, digests.reshape(len(x))
+    digests = [np.frombuffer(hashlib.sha256(t.contiguous().numpy().tobytes()).digest(), np.uint8) for t in x.cpu()]
+    return phash, np.stack(digests) if digests else np.zeros((0, 32), dtype=np.uint8)
 
 
 def all_hashes(x: torch.Tensor, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """:func:`image_hashes` over ``x`` in chunks (memory: one chunk, also for a memory-mapped ``x``)."""
     parts = [image_hashes(x[i : i + chunk]) for i in range(0, len(x), chunk)]
     if not parts:
-        return np.zeros((0, 1 + len(CROPS)), dtype=np.uint64), np.zeros(0, dtype="S32")
+        return np.zeros((0, 1 + len(CROPS)), dtype=np.uint64), np.zeros((0, 32), dtype=np.uint8)
     return np.concatenate([p for p, _ in parts]), np.concatenate([d for _, d in parts])
 
 
@@ -286,7 +286,7 @@ def find_leaks(x: torch.Tensor, splits: dict, max_distance: int = MAX_DISTANCE, 
         if images:
             hashes = all_hashes(x)
         else:
-            hashes = (None, np.array([hashlib.sha256(d.encode()).digest() for d in content_hashes(x)], dtype="S32"))
+            hashes = (None, np.stack([np.frombuffer(bytes.fromhex(d), np.uint8) for d in content_hashes(x)]))
     phash, digests = hashes
     leaks: list[Leak] = []
     for split, other in (("valid", "train"), ("test", "train"), ("test", "valid")):
@@ -296,8 +296,8 @@ def find_leaks(x: torch.Tensor, splits: dict, max_distance: int = MAX_DISTANCE, 
         rows = np.array([i for i in splits[split] if int(i) not in already], dtype=np.int64)
         seen: dict[bytes, int] = {}
         for j in splits[other]:
-            seen.setdefault(digests[j], int(j))  # the first (lowest) index of each content
-        exact = {int(i): seen[digests[i]] for i in rows if digests[i] in seen}
+            seen.setdefault(digests[j].tobytes(), int(j))  # the first (lowest) index of each content
+        exact = {int(i): seen[digests[i].tobytes()] for i in rows if digests[i].tobytes() in seen}
         leaks += [Leak(split, i, j, "exact_duplicate", 0, other) for i, j in exact.items()]
         if not images or phash is None:
             continue
