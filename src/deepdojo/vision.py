@@ -29,7 +29,7 @@ __all__ = ["ImageFolder", "classifier", "load_data"]
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False, test_pct: float = 0.0) -> Data:
+              dedupe: bool = False, test_pct: float = 0.0, leak_check: bool = True, rehash: bool = False) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
@@ -37,6 +37,8 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     unless ``skip_bad``, which leaves them out (``info["skipped"]``).
     ``test_pct`` holds out a sealed test slice of built-ins and single-folder
     image sets (folders with ``test/``, downloads and CSVs bring their own).
+    ``leak_check=False`` skips the duplicate search of image folders and image
+    CSVs (``info["leaks"]`` then says it was off); ``rehash`` re-hashes every image file.
     """
     if isinstance(source, Data):
         return source
@@ -59,9 +61,9 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.csv_sources import load_csv
 
         return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
-                        skip_bad=skip_bad)
+                        skip_bad=skip_bad, dedupe=dedupe, leak_check=leak_check, rehash=rehash)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
-                         test_pct=test_pct)
+                         test_pct=test_pct, leak_check=leak_check, rehash=rehash)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 
 
@@ -100,7 +102,8 @@ def classifier(
     seed_everything(cfg.seed)
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size,
-                     augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
+                     augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe, leak_check=cfg.leak_check,
+                     rehash=cfg.rehash)
     arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
     n_out = output_size(data)
     model = create_model_for(arch_name, data.input_shape, n_out, **cfg.model_kwargs)

@@ -40,19 +40,25 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad", action="store_true", dest="skip_bad",
                    help="train on the good items; list the bad ones in the run folder's skipped.json")
     p.add_argument("--dedupe", action="store_true", help="drop valid/test images that duplicate training images")
+    p.add_argument("--no-leak-check", action="store_const", const=False, default=None, dest="leak_check",
+                   help="skip the search for valid/test images that duplicate training images (the report says so)")
+    p.add_argument("--rehash", action="store_true",
+                   help="hash every image file again instead of trusting an unchanged size and mtime")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
 
 FLAG_FIELDS = ("data", "arch", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
                "weight_decay", "valid_pct", "test_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
-               "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds")
+               "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "leak_check", "rehash")
+NEGATIVE_FLAGS = ("leak_check",)  # --no-X flags: False is the value given
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """``--config`` file first, then every flag that was given on top."""
     cfg = TrainConfig.from_file(args.config) if getattr(args, "config", None) else TrainConfig()
     # store_true flags are False when absent; 0 is a real value (and an error for --epochs)
-    given = {k: v for k in FLAG_FIELDS if (v := getattr(args, k, None)) is not None and v is not False}
+    given = {k: v for k in FLAG_FIELDS
+             if (v := getattr(args, k, None)) is not None and (v is not False or k in NEGATIVE_FLAGS)}
     cfg = cfg.merged(**given)
     if not cfg.data:
         raise ConfigError("no data given", where="DATA", fix="pass a folder path or builtin:NAME, or set data in --config")

@@ -16,6 +16,7 @@ import sys
 from deepdojo.cli.common import add_data_model_flags, config_from_args, emit_json
 from deepdojo.config import TrainConfig
 from deepdojo.data.checks import DataCheckError
+from deepdojo.data.leakage import describe_leaks
 
 
 def add_parser(sub) -> None:
@@ -57,6 +58,8 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
         sys.stderr.write(exc.report.format() + "\n")
         raise
+    if not quiet and (line := describe_leaks(learn.data.info.get("leaks"), deduped=cfg.dedupe)):
+        print(line, flush=True)  # before epoch 1: a leak makes validation measure memory
     if cfg.pretrained:
         learn.freeze()  # fine-tuning: the LR finder measures the head on fixed features
     lr = cfg.lr

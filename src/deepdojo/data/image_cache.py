@@ -444,7 +444,8 @@ def _write_pixels(out: Path, root: Path, paths: list[str], size: int | None, max
                     row = int(old.records[source_of[k]]["row"])
                     if row >= 0:
                         a = old.x[row].numpy()  # (C, H, W) from the old memory map
-                        writer.add(a.transpose(1, 2, 0) if a.shape[0] == 3 else a[0], paths[k])
+                        gray = records[k]["channels"] == 1  # a gray file in a colour cache: one channel of it
+                        writer.add(a[0] if gray else a.transpose(1, 2, 0), paths[k])
                         records[k]["row"] = writer.rows - 1
                     continue
                 a, rec, probs = decoded.pop(k)

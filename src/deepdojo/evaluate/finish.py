@@ -77,6 +77,8 @@ def data_summary(data) -> dict[str, Any]:
             if getattr(data, split) is not None:
                 _, y = split_arrays(data, split)
                 out["class_counts"][split] = np.bincount(y.astype(np.int64), minlength=data.num_classes or 0).tolist()
+    if "leaks" in data.info:  # the duplicate search across splits: counts, or that it was off
+        out["leaks"] = data.info["leaks"]
     for key in ("checks", "data_checks"):  # written by the data checks when they ran
         if key in data.info:
             out["checks"] = data.info[key]

@@ -50,7 +50,8 @@ def load_run_data(run_dir: str | Path) -> Data:
     data = vision.load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2),
                             test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
-                            skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False))
+                            skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False),
+                            leak_check=cfg.get("leak_check", True))
     check_split(run_dir, data)
     return data
 
