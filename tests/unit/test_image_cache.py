@@ -133,3 +133,16 @@ def test_memory_mapped_rows_are_private(tmp_path):
     before = f.x.clone()
     f.x[0] = 0  # copy-on-write: the cache file is untouched
     assert torch.equal(ImageFolder(root, cache_dir=tmp_path / "c").x, before)
+
+
+def test_cached_hashes_equal_the_hashes_of_the_tensor(tmp_path):
+    from deepdojo.data.leakage import all_hashes
+
+    root = _folder(tmp_path / "d", n=10)
+    _folder(tmp_path / "d", n=5, seed=3, mode="RGB")  # overwrites 00..04 with colour: a mixed folder
+    f = ImageFolder(root, cache_dir=tmp_path / "c")
+    rec = f.cache.records[f.cache.good()]
+    phash, digest = all_hashes(f.x)
+    assert f.x.shape[1] == 3 and np.array_equal(rec["phash"], phash)
+    colour = rec["channels"] == 3  # gray files keep the digest of their own (1-channel) pixels
+    assert colour.sum() == 5 and np.array_equal(rec["digest"][colour], digest[colour])

@@ -216,7 +216,10 @@ def _write_generation(folder: Path, manifest: dict, paths: list[str], records: n
 
 
 def _decode_record(root: Path, rel: str, size: int | None, max_pixels: int):
-    """``(array or None, record, problems)`` for one file: decode, content hashes, channel sums."""
+    """``(array or None, record, problems)`` for one file: stat, SHA-256 of the bytes, decode.
+
+    The pixel hashes and sums are filled in later for a whole chunk at once (:func:`_fill_hashes`).
+    """
     rec = np.zeros((), dtype=RECORD)
     rec["row"] = -1
     path = root / rel
@@ -228,15 +231,27 @@ def _decode_record(root: Path, rel: str, size: int | None, max_pixels: int):
     except OSError as e:  # vanished or unreadable between scan and decode
         return None, rec, [Problem(rel, f"cannot read the file: {e.strerror or e}", "unreadable", fix=FIX_FILE)]
     a, problems = _decode_one(root, rel, size, max_pixels)
-    if a is None:
-        return None, rec, problems
-    chw = torch.from_numpy(np.require(a.transpose(2, 0, 1) if a.ndim == 3 else a[None], requirements=["C", "W"]))  # (C, H, W)
-    phash, digest = image_hashes(chw[None])
-    rec["phash"], rec["digest"], rec["channels"] = phash[0], digest[0], chw.shape[0]
-    flat = chw.reshape(chw.shape[0], -1).to(torch.int64)  # exact integer sums: stats of any split, later
-    sums, sumsq = flat.sum(1), flat.square().sum(1)
-    rec["sums"], rec["sumsq"] = sums.expand(3).numpy(), sumsq.expand(3).numpy()  # gray counts on all channels
     return a, rec, problems
+
+
+def _fill_hashes(records: np.ndarray, items: list[tuple[int, np.ndarray]]) -> None:
+    """Perceptual hashes, pixel digest, channel count and exact channel sums of freshly decoded arrays.
+
+    Batched per channel count (one tensor op per chunk, not per image); the same values
+    :func:`~deepdojo.data.leakage.all_hashes` gives on the stacked dataset.
+    """
+    for channels in (1, 3):
+        group = [(k, a) for k, a in items if (a.ndim == 3) == (channels == 3)]
+        if not group:
+            continue
+        arr = np.stack([a.transpose(2, 0, 1) if a.ndim == 3 else a[None] for _, a in group])  # (B, C, H, W)
+        phash, digest = image_hashes(torch.from_numpy(arr))
+        flat = arr.reshape(len(arr), channels, -1).astype(np.int64)  # exact integer sums: stats of any split
+        sums, sumsq = flat.sum(2), np.einsum("bcp,bcp->bc", flat, flat)
+        for row, (k, _) in enumerate(group):
+            rec = records[k]
+            rec["phash"], rec["digest"], rec["channels"] = phash[row], digest[row], channels
+            rec["sums"], rec["sumsq"] = np.broadcast_to(sums[row], 3), np.broadcast_to(sumsq[row], 3)  # gray: all 3
 
 
 def _decode_records(args):
@@ -439,6 +454,7 @@ def _write_pixels(out: Path, root: Path, paths: list[str], size: int | None, max
             for part, res in pending:
                 decoded.update(zip(part, res if isinstance(res, list) else res.result()))
             pending = submit(chunks[c + 1]) if pool is not None and c + 1 < len(chunks) else []  # decode ahead
+            fresh = []
             for k in chunk:
                 if reused[k]:
                     row = int(old.records[source_of[k]]["row"])
@@ -454,6 +470,8 @@ def _write_pixels(out: Path, root: Path, paths: list[str], size: int | None, max
                 if a is not None:
                     writer.add(a, paths[k])
                     records[k]["row"] = writer.rows - 1
+                    fresh.append((k, a))
+            _fill_hashes(records, fresh)
             if pool is None and c + 1 < len(chunks):
                 pending = submit(chunks[c + 1])
     finally:
