@@ -146,3 +146,16 @@ def test_cached_hashes_equal_the_hashes_of_the_tensor(tmp_path):
     assert f.x.shape[1] == 3 and np.array_equal(rec["phash"], phash)
     colour = rec["channels"] == 3  # gray files keep the digest of their own (1-channel) pixels
     assert colour.sum() == 5 and np.array_equal(rec["digest"][colour], digest[colour])
+
+
+def test_batches_from_the_memory_map_equal_batches_from_memory(tmp_path):
+    from deepdojo.data.core import Data
+
+    f = ImageFolder(_folder(tmp_path / "d", n=40, mode="RGB"), cache_dir=tmp_path / "c")
+    mapped = f.to_data(batch_size=8, augment="default", seed=3)
+    in_memory = Data.from_tensors(f.x.clone(), torch.from_numpy(f.labels), splits=f.splits, batch_size=8, seed=3,
+                                  augment="default", classes=f.classes)
+    for epoch in (0, 1):
+        mapped.train.set_epoch(epoch), in_memory.train.set_epoch(epoch)
+        for (xa, ya), (xb, yb) in zip(mapped.train, in_memory.train):
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)

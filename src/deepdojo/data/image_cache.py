@@ -354,18 +354,19 @@ def sync_folder(root: str | Path, paths: list[str], size: int | None, *, max_pix
     source_of = np.full(len(paths), -1, dtype=np.int64)  # old position to reuse, or -1: decode
     problems: list[dict] = []
     hashed = 0
+    root_s = os.fspath(root)  # string joins: a Path per file costs more than the stat itself
     for k, rel in enumerate(paths):
         j = old_at.get(rel)
         if j is None:
             continue
         try:
-            st = os.stat(root / rel)
+            st = os.stat(os.path.join(root_s, rel))
         except OSError:
             continue  # decoded below, which reports it
         rec = old.records[j]
         if rehash or rec["size"] != st.st_size or rec["mtime_ns"] != st.st_mtime_ns:
             try:
-                with open(root / rel, "rb") as f:
+                with open(os.path.join(root_s, rel), "rb") as f:
                     sha = hashlib.file_digest(f, "sha256").digest()
                 hashed += 1
             except OSError:
