@@ -246,8 +246,9 @@ def _fill_hashes(records: np.ndarray, items: list[tuple[int, np.ndarray]]) -> No
             continue
         arr = np.stack([a.transpose(2, 0, 1) if a.ndim == 3 else a[None] for _, a in group])  # (B, C, H, W)
         phash, digest = image_hashes(torch.from_numpy(arr))
-        flat = arr.reshape(len(arr), channels, -1).astype(np.int64)  # exact integer sums: stats of any split
-        sums, sumsq = flat.sum(2), np.einsum("bcp,bcp->bc", flat, flat)
+        flat = arr.reshape(len(arr), channels, -1)  # exact integer sums: stats of any split
+        sums = flat.sum(2, dtype=np.int64)
+        sumsq = np.square(flat, dtype=np.uint16).sum(2, dtype=np.int64)  # 255^2 fits in 16 bits
         for row, (k, _) in enumerate(group):
             rec = records[k]
             rec["phash"], rec["digest"], rec["channels"] = phash[row], digest[row], channels

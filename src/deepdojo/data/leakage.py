@@ -124,12 +124,21 @@ def _dct_matrix(n: int) -> torch.Tensor:
     return m.float()
 
 
-def _thumbnails(x: torch.Tensor, crop: float) -> torch.Tensor:
-    """Grayscale 32x32 area-resized thumbnails ``(B, 32, 32)`` float of uint8 images ``(B, C, H, W)``."""
+def _gray(x: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, C, H, W)`` -> float gray ``(B, 1, H, W)`` (the mean of the channels)."""
+    return x.float() if x.shape[1] == 1 else x.float().mean(1, keepdim=True)
+
+
+def _thumbnails(x: torch.Tensor, crop: float, gray: torch.Tensor | None = None) -> torch.Tensor:
+    """Grayscale 32x32 area-resized thumbnails ``(B, 32, 32)`` float of uint8 images ``(B, C, H, W)``.
+
+    ``gray`` is ``_gray(x)`` when the caller already has it (several crops of one chunk).
+    """
     h, w = x.shape[-2:]
     ch, cw = max(1, round(h * crop)), max(1, round(w * crop))
     top, left = (h - ch) // 2, (w - cw) // 2
-    xc = x[:, :, top : top + ch, left : left + cw].float().mean(1, keepdim=True)  # (B, 1, h, w) gray
+    g = _gray(x) if gray is None else gray
+    xc = g[:, :, top : top + ch, left : left + cw]  # (B, 1, h, w) gray
     return F.interpolate(xc, size=(HASH_SIDE, HASH_SIDE), mode="area")[:, 0]
 
 
@@ -159,7 +168,8 @@ def image_hashes(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
     What the decode cache keeps per file, so a warm start recomputes nothing.
     """
-    variants = [pack_bits(_hash_bits(_thumbnails(x, c))) for c in (1.0, *CROPS)] if len(x) else []
+    gray = _gray(x) if len(x) else None
+    variants = [pack_bits(_hash_bits(_thumbnails(x, c, gray))) for c in (1.0, *CROPS)] if len(x) else []
     phash = np.stack(variants, 1) if variants else np.zeros((0, 1 + len(CROPS)), dtype=np.uint64)
     digests = [np.frombuffer(hashlib.sha256(t.contiguous().numpy().tobytes()).digest(), np.uint8) for t in x.cpu()]
     return phash, np.stack(digests) if digests else np.zeros((0, 32), dtype=np.uint8)
@@ -275,7 +285,8 @@ def pixel_difference(x: torch.Tensor, a: np.ndarray, b: np.ndarray, chunk: int =
         rows = np.unique(np.concatenate((ra, rb)))
         pos = {int(r): k for k, r in enumerate(rows)}
         imgs = x[torch.from_numpy(rows)]  # (R, C, H, W) uint8: only the rows of this chunk
-        thumbs = [F.adaptive_avg_pool2d(_thumbnails(imgs, c), CHECK_SIDE) for c in (1.0, *CROPS)]  # each (R, 16, 16)
+        gray = _gray(imgs)
+        thumbs = [F.adaptive_avg_pool2d(_thumbnails(imgs, c, gray), CHECK_SIDE) for c in (1.0, *CROPS)]  # (R, 16, 16)
         thumbs = [t - t.mean(dim=(1, 2), keepdim=True) for t in thumbs]  # a brightness shift still matches
         ia = torch.tensor([pos[int(r)] for r in ra])
         ib = torch.tensor([pos[int(r)] for r in rb])
