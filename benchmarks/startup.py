@@ -378,6 +378,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000, 20000])
     ap.add_argument("--side", type=int, default=96)
     ap.add_argument("--old-ref", default=None, help="git ref of the old code path (default: merge-base with main; 'none' skips it)")
+    ap.add_argument("--old-src", default=None, help="an already extracted src/ folder of the old code path")
     ap.add_argument("--only", choices=["startup", "checkpoint"])
     ap.add_argument("--work", default=None, help="where the generated folders live (default: a temp folder)")
     ap.add_argument("--child", nargs="+")
@@ -401,7 +402,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     if args.only != "checkpoint":
         with tempfile.TemporaryDirectory() as tmp:
-            old_src = old_source(args.old_ref, Path(tmp))
+            old_src = Path(args.old_src) if args.old_src else old_source(args.old_ref, Path(tmp))
             startup(args, work, old_src)
     if args.only != "startup":
         checkpoints()
