@@ -116,8 +116,6 @@ def child_leaks(root: str, cache: str, old_src: str | None) -> dict:
     """The leak search on a warm folder: new (cached hashes; and hashes recomputed) vs the old all-pairs code."""
     import importlib.util
 
-    import numpy as np
-
     from deepdojo.data.images import ImageFolder
     from deepdojo.data.leakage import find_leaks
 

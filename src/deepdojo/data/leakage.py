@@ -49,7 +49,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from itertools import combinations
 
 import numpy as np
@@ -117,7 +117,7 @@ def describe_leaks(info: dict | None, deduped: bool = False) -> str | None:
 # ---------------------------------------------------------------- hashes
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dct_matrix(n: int) -> torch.Tensor:
     k = torch.arange(n, dtype=torch.float64)
     m = torch.cos(math.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n))  # (n, n): rows are frequencies
@@ -191,7 +191,7 @@ def content_hashes(x: torch.Tensor) -> list[str]:
 # ---------------------------------------------------------------- multi-index hashing
 
 
-@lru_cache(maxsize=None)
+@cache
 def _masks(bits: int, radius: int) -> np.ndarray:
     """Every ``bits``-bit mask with at most ``radius`` bits set (the chunk values to look up)."""
     out = [0]

@@ -120,7 +120,7 @@ def check_finite(tensors: dict[str, torch.Tensor], where: str) -> None:
     sum is not finite (a NaN/Inf, or a sum that overflowed) is scanned element by element.
     """
     keys = [k for k, t in tensors.items()
-            if (k.startswith("model/") or k.startswith("opt/")) and t.is_floating_point() and t.numel()]
+            if k.startswith(("model/", "opt/")) and t.is_floating_point() and t.numel()]
     if not keys:
         return
     sums = torch.stack([tensors[k].detach().sum().float().cpu() for k in keys])  # (K,) one host read below
