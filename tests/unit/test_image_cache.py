@@ -159,3 +159,13 @@ def test_batches_from_the_memory_map_equal_batches_from_memory(tmp_path):
         mapped.train.set_epoch(epoch), in_memory.train.set_epoch(epoch)
         for (xa, ya), (xb, yb) in zip(mapped.train, in_memory.train):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_unwritable_cache_is_a_one_line_data_error(tmp_path):
+    from deepdojo.errors import DataError
+
+    root = _folder(tmp_path / "d", n=4)
+    (tmp_path / "ro").write_text("a file where the cache folder should be")
+    with pytest.raises(DataError, match="cannot write the image cache") as e:
+        ImageFolder(root, cache_dir=tmp_path / "ro")
+    assert "DEEPDOJO_CACHE" in str(e.value)

@@ -207,12 +207,21 @@ def _write_generation(folder: Path, manifest: dict, paths: list[str], records: n
         shutil.rmtree(folder / previous, ignore_errors=True)
     now = time.time()
     for stale in folder.glob("gen-*"):  # a killed writer's leftovers (not a concurrent writer's: those are fresh)
-        if stale.name != gen.name and now - stale.stat().st_mtime > 3600:
-            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            if stale.name != gen.name and now - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass  # removed meanwhile by another process
     return gen
 
 
 # ---------------------------------------------------------------- decoding into a generation
+
+
+def _cache_error(folder: Path, e: OSError) -> DataError:
+    return DataError(f"cannot write the image cache: {e.strerror or e}", where=str(folder),
+                     fix="free disk space there, or set DEEPDOJO_CACHE to a writable folder with room for the "
+                         "decoded images (N x C x H x W bytes)")
 
 
 def _decode_record(root: Path, rel: str, size: int | None, max_pixels: int):
@@ -385,9 +394,11 @@ def sync_folder(root: str | Path, paths: list[str], size: int | None, *, max_pix
     if unchanged and records.tobytes() == old.records.tobytes():
         old.hashed, old.timings = hashed, timings
         return old  # the warm start: nothing read but stat()
-    folder.mkdir(parents=True, exist_ok=True)
     gen = folder / f"gen-{uuid.uuid4().hex[:12]}"
-    gen.mkdir()
+    try:
+        gen.mkdir(parents=True)
+    except OSError as e:
+        raise _cache_error(folder, e) from None
     try:
         n_decoded = len(todo)
         if unchanged:  # only mtimes moved: same pixels, new records
@@ -411,6 +422,9 @@ def sync_folder(root: str | Path, paths: list[str], size: int | None, *, max_pix
             _write_generation(folder, manifest, list(paths), records, gen / "pixels.u8")
         except OSError as e:
             warnings.warn(f"{folder}: could not write the image cache ({e}); images will be decoded again next time")
+    except OSError as e:  # the decoded images live in the cache: without room for it there is no dataset
+        shutil.rmtree(gen, ignore_errors=True)
+        raise _cache_error(folder, e) from None
     except BaseException:
         shutil.rmtree(gen, ignore_errors=True)
         raise
