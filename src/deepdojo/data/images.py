@@ -306,7 +306,9 @@ class ImageFolder:
         root, classes, paths (relative posix, sorted), labels (int64 ``(N,)``),
         splits ("train"/"valid"(/"test") -> sorted int64 indices), x (uint8
         ``(N, C, H, W)``), fingerprint (sha256 of file contents + decode
-        settings), cache_path, report (every problem found, warnings too),
+        settings), cache_path (the cache generation's folder), cache (its
+        :class:`~deepdojo.data.image_cache.CacheView`: per-file records, the
+        memory map), report (every problem found, warnings too),
         skipped (the error problems left out with ``skip_bad``), leaks
         (:class:`~deepdojo.data.leakage.Leak` for every duplicate across splits),
         stats (per-channel train mean and std, from the cache's exact sums).
