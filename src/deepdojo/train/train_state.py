@@ -29,7 +29,8 @@ import torch
 
 from deepdojo.errors import CheckpointError
 
-IGNORED_CONFIG_KEYS = ("resume", "out", "name", "checkpoint_every", "checkpoint_seconds")
+# how the data is checked, not what it is: the data fingerprint and split hash below catch any real change
+IGNORED_CONFIG_KEYS = ("resume", "out", "name", "checkpoint_every", "checkpoint_seconds", "rehash", "leak_check")
 
 
 def split_tensors(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
