@@ -146,8 +146,13 @@ def child_leaks(root: str, cache: str, old_src: str | None) -> dict:
         new_set = {(l.split, l.index) for l in new}
         out["found_by_old_not_new"] = len(old_set - new_set)
         out["found_by_new_not_old"] = len(new_set - old_set)
-        out["exact_same"] = {(l.index, l.train_index) for l in old if l.kind == "exact_duplicate"} == \
-            {(l.index, l.train_index) for l in new if l.kind == "exact_duplicate"}
+        # the same items, each matched to a train item with the same pixels (ties between identical
+        # train copies may pick another one of them)
+        digest = hashes[1]
+        old_exact = {l.index: l.train_index for l in old if l.kind == "exact_duplicate"}
+        new_exact = {l.index: l.train_index for l in new if l.kind == "exact_duplicate"}
+        out["exact_same"] = old_exact.keys() == new_exact.keys() and all(
+            (digest[old_exact[i]] == digest[new_exact[i]]).all() for i in old_exact)
     return out
 
 
