@@ -166,3 +166,11 @@ def test_leaks_of_image_csv_are_found_and_deduped(tmp_path):
     deduped = image_csv(tmp_path / "list.csv", cache_dir=tmp_path / "c", dedupe=True)
     assert deduped.info["sizes"]["valid"] == 4
     assert image_csv(tmp_path / "list.csv", cache_dir=tmp_path / "c", leak_check=False).info["leaks"] == {"checked": False}
+
+
+def test_plain_images_of_different_grey_are_not_near_copies():
+    x = torch.arange(0, 250, 25, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 16, 16).contiguous()
+    assert find_leaks(x, {"train": np.arange(6), "valid": np.arange(6, 10)}) == []
+    x[9] = x[2]
+    assert [(l.index, l.train_index, l.kind) for l in find_leaks(x, {"train": np.arange(6), "valid": np.arange(6, 10)})] \
+        == [(9, 2, "exact_duplicate")]

@@ -24,7 +24,8 @@ How, at any size (time ~ N log N, memory linear in N):
   plain image (8x8 digits, icons) says little — unrelated digits of the same
   class are often within 8 bits. Every candidate is confirmed on pixels: the
   16x16 grayscale thumbnails (each centred on its mean, so a brightness shift
-  still matches), best over the same crops, must differ by at most
+  still matches; nearly flat ones are not centred, so two plain images of
+  different grey stay different), best over the same crops, must differ by at most
   ``max_pixel_diff`` (default 6 of 255) on average. Calibration (tests/unit/
   test_leakage.py): copies of real 64x64 photo tiles resized to 60%, saved as
   JPEG-60 or cropped by 2 pixels a side differ by <= 4.3; hash candidates
@@ -63,6 +64,7 @@ CROPS = (0.94, 0.88)  # central crops also hashed: a slightly cropped copy match
 MAX_DISTANCE = 8  # hash bits: stage 1 candidates
 MAX_PIXEL_DIFF = 6.0  # mean |difference| of mean-centred 16x16 gray thumbnails, 0..255: stage 2
 CHECK_SIDE = 16  # the pixel check's thumbnail side: coarse enough that resampling blur is not a difference
+FLAT_STD = 4.0  # thumbnails with less contrast (0..255) are compared without removing their brightness
 _CHUNK_BITS = 16  # multi-index hashing: four 16-bit chunks, each a direct-addressed table of 65536 buckets
 _MAX_CHECKED = 32  # pixel-checked candidates per query (closest hashes first)
 
@@ -273,6 +275,17 @@ def _variant_pairs(phash_q: np.ndarray, phash_b: np.ndarray, max_distance: int):
     return qi[first], bj[first], dist[first]
 
 
+def _centred(t: torch.Tensor) -> torch.Tensor:
+    """Thumbnails ``(R, s, s)`` minus their mean, except nearly flat ones (std < ``FLAT_STD``).
+
+    Two flat images of different grey are not copies of each other, though their centred
+    versions are both zero: a flat thumbnail is compared as it is.
+    """
+    mean = t.mean(dim=(1, 2), keepdim=True)
+    flat = t.std(dim=(1, 2), keepdim=True) < FLAT_STD
+    return torch.where(flat, t, t - mean)
+
+
 def pixel_difference(x: torch.Tensor, a: np.ndarray, b: np.ndarray, chunk: int = 512) -> np.ndarray:
     """Mean |difference| (0..255) of the mean-centred 16x16 gray thumbnails of rows ``a[k]``, ``b[k]``.
 
@@ -287,7 +300,7 @@ def pixel_difference(x: torch.Tensor, a: np.ndarray, b: np.ndarray, chunk: int =
         imgs = x[torch.from_numpy(rows)]  # (R, C, H, W) uint8: only the rows of this chunk
         gray = _gray(imgs)
         thumbs = [F.adaptive_avg_pool2d(_thumbnails(imgs, c, gray), CHECK_SIDE) for c in (1.0, *CROPS)]  # (R, 16, 16)
-        thumbs = [t - t.mean(dim=(1, 2), keepdim=True) for t in thumbs]  # a brightness shift still matches
+        thumbs = [_centred(t) for t in thumbs]  # a brightness shift still matches
         ia = torch.tensor([pos[int(r)] for r in ra])
         ib = torch.tensor([pos[int(r)] for r in rb])
         best = (thumbs[0][ia] - thumbs[0][ib]).abs().mean(dim=(1, 2))
