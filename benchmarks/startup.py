@@ -324,7 +324,7 @@ def startup(args, work: Path, old_src: Path | None) -> None:
     pool = run_child(["pool", str(work / f"folder-{n}"), str(work / "cache-pool")], new_src)
     print(f"\ncold decode of {n} images: one process {pool['one process']:.2f}s, pool of 2 {pool['pool of 2']:.2f}s, "
           f"pool / one {pool['pool of 2'] / pool['one process']:.3f} ({os.cpu_count()} CPUs, load "
-          f"{os.getloadavg()[0]:.1f}; the default uses a pool with 4+ usable CPUs or >= 5 ms per file)")
+          f"{os.getloadavg()[0]:.1f}; the default uses a pool of --workers with 2+ usable CPUs and 256+ files)")
 
 
 def print_row(r: dict) -> None:

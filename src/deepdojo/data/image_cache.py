@@ -276,17 +276,18 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def use_pool(workers: int, n_files: int, seconds_per_file: float) -> bool:
-    """Decode in worker processes only where it pays.
+def use_pool(workers: int, n_files: int) -> bool:
+    """Decode in worker processes only where it pays: 256+ files and a second usable CPU.
 
-    Measured (benchmarks/startup.py): on 2 shared cores a pool decoding
-    96x96 PNGs (~0.3 ms each) is no faster than one process once the arrays
-    are sent back; with 4+ cores, or slow files (big JPEGs, >= 5 ms each),
-    it is.
+    The workers decode the next chunk while this process hashes and writes the
+    current one (the old decode-everything-then-stack pool lost on 2 cores).
+    Measured (benchmarks/startup.py, 5000 PNGs 96x96 on 2 shared cores): a pool
+    of 2 took 0.78x the time of one process. Below 256 files starting the pool
+    costs more than it saves.
     """
     if workers < 2 or _pool_context() is None or n_files < 256:
         return False
-    return usable_cpus() >= 4 or seconds_per_file >= 5e-3
+    return usable_cpus() >= 2
 
 
 class _PixelWriter:
@@ -447,11 +448,7 @@ def _write_pixels(out: Path, root: Path, paths: list[str], size: int | None, max
     todo_set = set(todo)
     chunks = [range(i, min(i + CHUNK_FILES, len(paths))) for i in range(0, len(paths), CHUNK_FILES)]
     decoded: dict[int, tuple] = {}
-    first = todo[:16]  # timed in this process: decides whether a pool pays
-    t = time.perf_counter()
-    decoded.update(zip(first, _decode_records((root, [paths[k] for k in first], size, max_pixels))))
-    per_file = (time.perf_counter() - t) / max(len(first), 1)
-    pool = ProcessPoolExecutor(workers, mp_context=_pool_context()) if use_pool(workers, len(todo), per_file) else None
+    pool = ProcessPoolExecutor(workers, mp_context=_pool_context()) if use_pool(workers, len(todo)) else None
 
     def submit(chunk):
         need = [k for k in chunk if k in todo_set and k not in decoded]
