@@ -212,11 +212,17 @@ def child_checkpoint(size: str) -> dict:
         os.replace(tmp, d / "fs.pt")
         fsync_dir(d)
 
-    def old_way():  # the previous write_state: whole file in memory, scanned for NaN, hashed, written
-        check_finite(tensors, str(d))
+    def old_way():  # the previous write_state: whole file in memory, scanned for NaN, hashed, written, sidecar
+        old_check_finite(tensors)
         payload = st_save({k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()})
-        hashlib.sha256(payload).hexdigest()
+        digest = hashlib.sha256(payload).hexdigest()
         atomic_write_bytes(d / "old.safetensors", payload)
+        atomic_write_bytes(d / "old.json", json.dumps({"sha256": digest, "bytes": len(payload)}).encode())
+
+    def old_check_finite(ts):  # the previous check: isfinite().all() on every model/opt tensor
+        for k, t in ts.items():
+            if k.startswith(("model/", "opt/")) and t.is_floating_point():
+                assert bool(torch.isfinite(t).all())
 
     def new_way():
         check_finite(tensors, str(d))

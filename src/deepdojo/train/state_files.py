@@ -151,10 +151,10 @@ def stream_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> tuple[str, i
     h = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb", buffering=0) as f:
-            if total < _THREADED_MIN:
-                for piece in _pieces(header, items):
-                    h.update(piece)
-                    _write_all(f, piece)
+            if total < _THREADED_MIN:  # small: one buffer, one hash call, one write
+                payload = b"".join(_pieces(header, items))
+                h.update(payload)
+                _write_all(f, memoryview(payload))
             else:
                 with ThreadPoolExecutor(1, thread_name_prefix="deepdojo-hash") as hasher:
                     pending = None
