@@ -33,6 +33,7 @@ bench: install-test
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

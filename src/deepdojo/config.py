@@ -57,6 +57,8 @@ class TrainConfig:
     deterministic: bool = False
     skip_bad: bool = False  # train on the good items; the bad ones are listed in skipped.json
     dedupe: bool = False  # drop valid/test items that duplicate training items
+    leak_check: bool = True  # search valid/test for duplicates of training items (False: the report says it was off)
+    rehash: bool = False  # hash every image file instead of trusting an unchanged size and mtime
     checkpoint_every: int | None = None  # also save full training state every N steps (resume mid-epoch)
     checkpoint_seconds: float | None = 600.0  # ... and every M seconds; always at each epoch end
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +97,7 @@ class TrainConfig:
             ("train_dev_pct", pct(self.train_dev_pct), "in [0, 1)"),
             ("test_pct", pct(self.test_pct) and self.valid_pct + self.test_pct < 1, "in [0, 1) with valid_pct + test_pct < 1"),
             ("size", self.size is None or self.size >= 1, "at least 1"),
+            ("dedupe", self.leak_check or not self.dedupe, "off when the leak check is off (dedupe drops what it finds)"),
             ("checkpoint_every", self.checkpoint_every is None or self.checkpoint_every >= 1, "at least 1 (or unset)"),
             ("nproc", self.nproc >= 1, "at least 1"),
             ("checkpoint_seconds", self.checkpoint_seconds is None or self.checkpoint_seconds > 0, "positive (or unset)"),

@@ -33,6 +33,7 @@ from deepdojo.config import TrainConfig
 from deepdojo.data.checks import DataCheckError
 from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
+from deepdojo.data.leakage import describe_leaks
 from deepdojo.data.load import load_data, table_options_of
 from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
 from deepdojo.errors import ConfigError
@@ -56,7 +57,7 @@ def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig) -> Data:
     """
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
-                     **table_options_of(cfg))
+                     leak_check=cfg.leak_check, rehash=cfg.rehash, **table_options_of(cfg))
     if cfg.train_dev_pct:
         data.carve_train_dev(cfg.train_dev_pct, cfg.seed)
     return data
@@ -186,6 +187,8 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = ()) -> di
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
         sys.stderr.write(exc.report.format() + "\n")
         raise
+    if not quiet and (line := describe_leaks(learn.data.info.get("leaks"), deduped=cfg.dedupe)):
+        print(line, flush=True)  # before epoch 1: a leak makes validation measure memory
     fit(learn, cfg, quiet=quiet)  # [distributed] the LR finder is a collective: every rank runs it, rank 0 shows it
     if not leave_for_evaluation(learn):  # [distributed] rank 0 evaluates and reports alone
         return {}

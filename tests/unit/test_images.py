@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 
 from deepdojo.data import check_images
 from deepdojo.data.builtin import digits_arrays, export_image_folder
@@ -214,13 +213,17 @@ def test_cache_second_construction_decodes_nothing(tmp_path, monkeypatch):
     root = _class_folder(tmp_path / "d", {"a": 3, "b": 3})
     calls = _decode_counter(monkeypatch)
     first = ImageFolder(root, cache_dir=tmp_path / "c")
-    assert len(calls) == 6
+    assert len(calls) == 6 and first.cache.decoded == 6
     second = ImageFolder(root, cache_dir=tmp_path / "c")
     assert len(calls) == 6 and torch.equal(first.x, second.x) and first.fingerprint == second.fingerprint
-    assert first.cache_path.parent == tmp_path / "c" / "images" and first.cache_path.suffix == ".safetensors"
-    assert torch.equal(load_file(str(first.cache_path))["x"], first.x)  # safetensors, not pickle
-    assert [p.name for p in first.cache_path.parent.iterdir()] == [first.cache_path.name]  # no temp left
-    ImageFolder(root, size=2, cache_dir=tmp_path / "c")  # other decode settings: another key
+    assert second.cache.decoded == 0 and second.cache.hashed == 0 and second.cache_path == first.cache_path
+    gen = first.cache_path
+    assert gen.parent.parent == tmp_path / "c" / "images"
+    assert sorted(p.name for p in gen.iterdir()) == ["manifest.json", "paths.bin", "pixels.u8", "records.npy"]
+    raw = np.fromfile(gen / "pixels.u8", dtype=np.uint8)  # raw uint8 rows, never pickle
+    assert torch.equal(torch.from_numpy(raw).view(first.x.shape), first.x)
+    assert sorted(p.name for p in gen.parent.iterdir()) == ["current", gen.name]  # no temp left
+    ImageFolder(root, size=2, cache_dir=tmp_path / "c")  # other decode settings: another cache
     assert len(calls) == 12
 
 
@@ -230,18 +233,20 @@ def test_cache_changed_file_redecodes(tmp_path, monkeypatch):
     _gray(root / "a" / "0.png", 200)
     calls = _decode_counter(monkeypatch)
     second = ImageFolder(root, cache_dir=tmp_path / "c")
-    assert len(calls) == 4 and second.fingerprint != first.fingerprint
-    assert second.x[0, 0, 0, 0] == 200 and first.x[0, 0, 0, 0] == 0
+    assert len(calls) == 1 and second.cache.decoded == 1 and second.fingerprint != first.fingerprint
+    assert second.x[0, 0, 0, 0] == 200 and first.x[0, 0, 0, 0] == 0  # the old mapping still reads the old pixels
 
 
 def test_cache_default_dir_and_corrupt_cache_file(tmp_path, monkeypatch):
     root = _class_folder(tmp_path / "d", {"a": 2, "b": 2})
     f = ImageFolder(root)
-    assert f.cache_path.parent == tmp_path / "env-cache" / "images" and f.cache_path.is_file()
-    f.cache_path.write_bytes(b"garbage")
-    calls = _decode_counter(monkeypatch)
-    assert torch.equal(ImageFolder(root).x, f.x) and len(calls) == 4
-    assert torch.equal(load_file(str(f.cache_path))["x"], f.x)  # rewritten
+    assert (tmp_path / "env-cache" / "images") in f.cache_path.parents and (f.cache_path / "pixels.u8").is_file()
+    expected = f.x.clone()
+    for name, garbage in (("records.npy", b"garbage"), ("pixels.u8", b"short"), ("manifest.json", b"{")):
+        (ImageFolder(root).cache_path / name).write_bytes(garbage)
+        calls = _decode_counter(monkeypatch)
+        again = ImageFolder(root)
+        assert torch.equal(again.x, expected) and len(calls) == 4, name  # a miss: decoded and rewritten
 
 
 # ---------------------------------------------------------------- errors

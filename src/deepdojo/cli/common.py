@@ -44,6 +44,10 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad", action="store_true", dest="skip_bad",
                    help="train on the good items; list the bad ones in the run folder's skipped.json")
     p.add_argument("--dedupe", action="store_true", help="drop valid/test images that duplicate training images")
+    p.add_argument("--no-leak-check", action="store_const", const=False, default=None, dest="leak_check",
+                   help="skip the search for valid/test images that duplicate training images (the report says so)")
+    p.add_argument("--rehash", action="store_true",
+                   help="hash every image file again instead of trusting an unchanged size and mtime")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     t = p.add_argument_group("tables and texts (CSV/TSV/TXT)")
     t.add_argument("--text-col", dest="text_col", metavar="COL", help="the column of free text (a text model)")
@@ -112,14 +116,16 @@ FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out"
                "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "bf16",
                "deterministic", "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "nproc", "strategy",
                "channels_last", "compile", "text_col", "label_col", "delimiter", "metrics", "early_stop", "monitor",
-               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error")
+               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error", "leak_check", "rehash")
+NEGATIVE_FLAGS = ("leak_check",)  # --no-X flags: False is the value given
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """``--config`` file first, then every flag that was given on top."""
     cfg = TrainConfig.from_file(args.config) if getattr(args, "config", None) else TrainConfig()
     # store_true flags are False when absent; 0 is a real value (and an error for --epochs)
-    given = {k: v for k in FLAG_FIELDS if (v := getattr(args, k, None)) is not None and v is not False}
+    given = {k: v for k in FLAG_FIELDS
+             if (v := getattr(args, k, None)) is not None and (v is not False or k in NEGATIVE_FLAGS)}
     if getattr(args, "header", None) is False:  # --no-header (False is the value here, not "absent")
         given["header"] = False
     if given.get("delimiter") in ("\\t", "tab"):

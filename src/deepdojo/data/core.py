@@ -25,7 +25,8 @@ from deepdojo.data.info import DataInfo
 from deepdojo.data.loaders import TensorLoader
 from deepdojo.data.preprocess_spec import default_spec
 from deepdojo.data.splits import add_train_dev, holdout_splits, split_hash
-from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats, image_stats
+from deepdojo.data.transforms import FeatureTransform, ImageBatchTransform, feature_stats
+from deepdojo.data.transforms import image_stats as compute_image_stats
 from deepdojo.errors import DataError
 from deepdojo.data.sealed import SealedSplit, seal
 
@@ -143,6 +144,7 @@ class Data:
         name: str = "tensors",
         ids: list[str] | None = None,
         fingerprint: str | None = None,
+        image_stats: tuple[list[float], list[float]] | None = None,
     ) -> "Data":
         """Split (stratified) and wrap tensors. uint8 ``(N, C, H, W)`` is treated as images.
 
@@ -154,7 +156,9 @@ class Data:
         distribution as train, never trained on, so the diagnosis can tell
         variance (train vs train-dev) from data mismatch (train-dev vs valid).
         ``fingerprint`` names the source (e.g. a hash of its files); by
-        default it is the hash of ``x`` and ``y``.
+        default it is the hash of ``x`` and ``y``. ``image_stats`` is the train
+        ``(mean, std)`` when the source already knows it (the image cache does), so
+        a large memory-mapped ``x`` is not read here.
         """
         x, y = torch.as_tensor(x), torch.as_tensor(y)
         if len(x) == 0:
@@ -194,7 +198,7 @@ class Data:
         is_image = x.dtype == torch.uint8 and x.dim() == 4
         train_rows = parts["train"][2]
         if is_image:
-            mean, std = image_stats(x, index=train_rows)
+            mean, std = image_stats if image_stats is not None else compute_image_stats(x, index=train_rows)
             train_tf = ImageBatchTransform(mean, std, make_augment(augment))
             eval_tf = ImageBatchTransform(mean, std)
         elif normalize and x.is_floating_point() and x.dim() == 2:

@@ -115,14 +115,18 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
               label_delim: str | None = None, size: int | None = None, valid_pct: float = 0.2, seed: int = 0,
               batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
               delimiter: str | None = None, cache_dir: str | Path | None = None,
-              max_pixels: int = MAX_PIXELS, test_pct: float = 0.0) -> Data:
+              max_pixels: int = MAX_PIXELS, test_pct: float = 0.0, dedupe: bool = False, leak_check: bool = True,
+              rehash: bool = False) -> Data:
     """An image list ``path,label[,split]`` (paths relative to the CSV's folder) as :class:`Data`.
 
     ``label_delim`` (e.g. ``" "``) makes it multi-label: ``y`` is multi-hot
     float ``(N, C)`` and ``task`` is "multilabel". Labels of valid/test rows
-    that never occur in train rows are errors (``unknown_label``).
+    that never occur in train rows are errors (``unknown_label``). Valid/test
+    images that duplicate train images are found as for folders
+    (``info["leaks"]``; ``dedupe`` drops them, ``leak_check=False`` skips the search).
     """
-    from deepdojo.data.images import load_or_decode
+    from deepdojo.data.images import leak_info, load_or_decode, search_leaks
+    from deepdojo.data.leakage import dedupe as drop_leaks
 
     table = read_table(path, delimiter=delimiter)
     root = table.path.parent
@@ -142,7 +146,9 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
                                         fix="add training rows with this label or fix the typo"))
                 bad.add(i)
     good_paths = sorted({table.column(pcol)[i] for i in range(len(table.rows)) if i not in bad})
-    x_all, file_problems, key, _ = load_or_decode(root, good_paths, size, max_pixels=max_pixels, cache_dir=cache_dir)
+    view = load_or_decode(root, good_paths, size, max_pixels=max_pixels, cache_dir=cache_dir,
+                          source=f"csv:{table.path.name}", rehash=rehash)
+    x_all, file_problems, key = view.x, view.problems, view.fingerprint
     bad_files = {p.where for p in file_problems if p.severity == "error"}
     bad |= {i for i, rel in enumerate(table.column(pcol)) if rel in bad_files}
     report = CheckReport(len(table.rows), table.problems + problems + file_problems)
@@ -150,7 +156,8 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
     keep, skipped = _finish(report, bad, len(table.rows), skip_bad, str(table.path))
     row_of = {rel: j for j, rel in enumerate(p for p in good_paths if p not in bad_files)}
     rows = np.flatnonzero(keep)
-    x = x_all[torch.as_tensor([row_of[table.column(pcol)[i]] for i in rows], dtype=torch.long)]
+    view_rows = np.array([row_of[table.column(pcol)[i]] for i in rows], dtype=np.int64)  # (N,) rows of x_all
+    x = x_all[torch.from_numpy(view_rows)]
     classes = sorted(train_labels)
     index = {c: k for k, c in enumerate(classes)}
     if label_delim:
@@ -162,15 +169,21 @@ def image_csv(path: str | Path, *, path_col: str | None = None, label_col: str |
         labels = np.array([index[tokens[i][0]] for i in rows], dtype=np.int64)
         y = torch.from_numpy(labels)
     splits = _split_indices(labels, len(rows), [parts[i] for i in rows] if parts else None, valid_pct, seed, test_pct)
+    leaks = search_leaks(view, view_rows, splits) if leak_check else None
+    ids = [table.column(pcol)[i] for i in rows]
+    report.problems.extend(leak.problem(ids) for leak in leaks or [])  # warnings: `data check` lists them
+    if dedupe and leaks:
+        splits = drop_leaks(splits, leaks)
     if augment == "auto":
         augment = "light" if x.shape[1] == 1 else "default"
     data = Data.from_tensors(x, y, splits=splits, batch_size=batch_size, seed=seed, augment=augment,
                              classes=classes, task="multilabel" if label_delim else "classification",
-                             name=str(table.path), ids=[table.column(pcol)[i] for i in rows], fingerprint=key)
+                             name=str(table.path), ids=ids, fingerprint=key)
     if data.is_image:
         data.info.decode = {"size": size, "mode": "L" if data.input_shape[0] == 1 else "RGB"}
     data.info["preprocess"].update(size=size, max_pixels=max_pixels)  # decode settings for predict
     data.info["check"] = report.to_json()
+    data.info["leaks"] = leak_info(leaks, data.info["ids"])
     if skipped:
         data.info["skipped"] = skipped
     return data
@@ -200,7 +213,7 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
              cache_dir: str | Path | None = None, text_col: str | None = None, label_col: str | None = None,
              delimiter: str | None = None, header: bool | None = None, arch: str = "auto",
-             test_pct: float = 0.0) -> Data:
+             test_pct: float = 0.0, dedupe: bool = False, leak_check: bool = True, rehash: bool = False) -> Data:
     """A CSV/TSV as :class:`Data`, routed by what its columns hold.
 
     - a path column (path/image/file...): an image list (:func:`image_csv`);
@@ -238,7 +251,7 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
         delim = detect_label_delim(table.column(lcol)) if lcol in table.columns else None  # multi-label rows
         return image_csv(path, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                          skip_bad=skip_bad, cache_dir=cache_dir, label_col=label_col, delimiter=delimiter,
-                         test_pct=test_pct, label_delim=delim)
+                         test_pct=test_pct, label_delim=delim, dedupe=dedupe, leak_check=leak_check, rehash=rehash)
     is_text = text_col is not None or any(text_score(table.column(c)) > 0 for c in table.columns if c != label_col)
     kind = "texts" if is_text else "a table"
     if size is not None:

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict
@@ -36,12 +37,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from deepdojo.data.check_images import MAX_PIXELS, FIX_FILE, BadImage, decode_checked, decode_many, sniff_image
+from deepdojo.data.check_images import MAX_PIXELS, FIX_FILE, BadImage, decode_checked, sniff_image
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
+from deepdojo.data.image_cache import CacheView, sync_folder, train_stats
+from deepdojo.data.leakage import MAX_DISTANCE, MAX_PIXEL_DIFF, Leak, leak_counts
 from deepdojo.data.leakage import dedupe as drop_leaks
 from deepdojo.data.leakage import find_leaks
-from deepdojo.data.image_cache import cache_file, cache_key, file_sha256, load_tensor, save_tensor
 from deepdojo.data.splits import holdout_splits, load_splits, save_splits, stratified_split
 from deepdojo.errors import ConfigError, DataError
 
@@ -232,26 +234,45 @@ def stack_images(arrays: list[np.ndarray], paths: list[str], root: Path) -> torc
 
 
 def load_or_decode(root: Path, paths: list[str], size: int | None, *, max_pixels: int = MAX_PIXELS,
-                   workers: int = 2, cache_dir: str | Path | None = None):
-    """``(x of the good files, problems, fingerprint, cache path)``: from the cache, else decoded.
+                   workers: int = 2, cache_dir: str | Path | None = None, source: str = "folder",
+                   rehash: bool = False) -> CacheView:
+    """The decoded images of ``root/<paths>`` (:class:`~deepdojo.data.image_cache.CacheView`): cached, else decoded.
 
-    The problems found by the decode are kept in the cache's metadata, so a
-    second run neither decodes nor forgets which files were bad.
+    ``view.x`` holds the good files (memory-mapped), ``view.problems`` every
+    problem found by the decode (kept in the cache, so a second run neither
+    decodes nor forgets which files were bad), ``view.fingerprint`` the data's identity.
     """
-    digests = [(rel, file_sha256(root / rel)) for rel in paths]
-    key = cache_key(digests, {"size": size, "color": "auto", "max_pixels": max_pixels})
-    path = cache_file(cache_dir, key)
-    cached = load_tensor(path)
+    return sync_folder(root, paths, size, max_pixels=max_pixels, workers=workers, cache_dir=cache_dir,
+                       source=source, rehash=rehash)
+
+
+def search_leaks(view: CacheView, rows: np.ndarray, splits: dict[str, np.ndarray], near: bool = True) -> list[Leak]:
+    """:func:`~deepdojo.data.leakage.find_leaks` over the cached images, with the cache's hashes.
+
+    ``rows`` maps dataset positions to rows of ``view.x``. The result is kept in
+    the cache, keyed by the split and the thresholds: a warm start does not search again.
+    """
+    key = hashlib.sha256(json.dumps({"splits": {k: rows[np.asarray(v)].tolist() for k, v in splits.items()},
+                                     "near": near, "bits": MAX_DISTANCE, "pixels": MAX_PIXEL_DIFF}).encode()).hexdigest()
+    cached = view.derived("leaks", key)
     if cached is not None:
-        x, meta = cached
-        return x, [Problem.from_json(r) for r in json.loads(meta.get("problems", "[]"))], key, path
-    arrays, problems = decode_many(root, paths, size, workers=workers, max_pixels=max_pixels)
-    good = [(a, rel) for a, rel in zip(arrays, paths) if a is not None]
-    if not good:
-        raise CheckReport(checked=len(paths), problems=problems).error(str(root))
-    x = stack_images([a for a, _ in good], [rel for _, rel in good], root)
-    save_tensor(path, x, {"problems": json.dumps([asdict(p) for p in problems])})
-    return x, problems, key, path
+        return [Leak(**d) for d in cached]
+    good = view.good()  # positions in view.paths, in row order
+    hashes = (view.records["phash"][good][rows], view.records["digest"][good][rows])
+    x = view.x if np.array_equal(rows, np.arange(len(view.x))) else view.x[torch.from_numpy(rows)]
+    leaks = find_leaks(x, splits, near=near, hashes=hashes)
+    view.remember("leaks", key, [l.to_json() for l in leaks])
+    return leaks
+
+
+def leak_info(leaks: list[Leak] | None, ids: list[str] | None, limit: int = 20) -> dict:
+    """``info["leaks"]``: whether the check ran, the counts, and the first ``limit`` leaks by name."""
+    if leaks is None:
+        return {"checked": False}
+    name = (lambda i: ids[i]) if ids is not None else (lambda i: f"#{i}")
+    shown = [{"split": l.split, "item": name(l.index), "kind": l.kind, "distance": l.distance, "other": l.other,
+              "match": name(l.train_index)} for l in leaks[:limit]]
+    return {"checked": True, **leak_counts(leaks), "examples": shown}
 
 
 # ---------------------------------------------------------------- the folder
@@ -276,14 +297,23 @@ class ImageFolder:
             train image; they are always reported (``leaks``, ``report``).
         split_file: a ``splits.json`` to reuse (verified against its hash and
             the file names); written here when it does not exist yet.
+        leak_check: False skips the duplicate search (``leaks`` is then None
+            and the run's report says the check was off).
+        rehash: hash every file's bytes instead of trusting unchanged size and
+            mtime (a warm start otherwise reads nothing but one ``stat()`` per file).
 
     Attributes:
         root, classes, paths (relative posix, sorted), labels (int64 ``(N,)``),
         splits ("train"/"valid"(/"test") -> sorted int64 indices), x (uint8
         ``(N, C, H, W)``), fingerprint (sha256 of file contents + decode
-        settings), cache_path, report (every problem found, warnings too),
+        settings), cache_path (the cache generation's folder), cache (its
+        :class:`~deepdojo.data.image_cache.CacheView`: per-file records, the
+        memory map), report (every problem found, warnings too),
         skipped (the error problems left out with ``skip_bad``), leaks
-        (:class:`~deepdojo.data.leakage.Leak` for every duplicate across splits).
+        (:class:`~deepdojo.data.leakage.Leak` for every duplicate across splits),
+        stats (per-channel train mean and std, from the cache's exact sums).
+        ``x`` is memory-mapped from the cache: resident memory does not grow
+        with the dataset, epochs read from the page cache.
 
     Example:
         >>> import tempfile
@@ -307,6 +337,8 @@ class ImageFolder:
         dedupe: bool = False,
         split_file: str | Path | None = None,
         test_pct: float = 0.0,
+        leak_check: bool = True,
+        rehash: bool = False,
     ):
         root = Path(path).expanduser()
         if not root.exists():
@@ -319,14 +351,14 @@ class ImageFolder:
         self.root, self.size, self.seed, self.max_pixels = root, size, seed, max_pixels
         scan_problems: list[Problem] = []
         self.classes, paths, labels, parts = scan_folder(root, scan_problems)
-        x, file_problems, self.fingerprint, self.cache_path = load_or_decode(
-            root, paths, size, max_pixels=max_pixels, workers=workers, cache_dir=cache_dir
-        )
+        view = load_or_decode(root, paths, size, max_pixels=max_pixels, workers=workers, cache_dir=cache_dir,
+                              rehash=rehash)
+        self.fingerprint, self.cache_path, self.cache = view.fingerprint, view.path, view
+        file_problems = view.problems
         self.report = CheckReport(checked=len(paths), problems=scan_problems + file_problems)
         if not self.report.ok and not skip_bad:
             raise self.report.error(str(root))
-        bad = {p.where for p in file_problems if p.severity == "error"}
-        keep = np.array([rel not in bad for rel in paths], dtype=bool)
+        keep = view.records["row"] >= 0  # the files that decoded; rows of view.x in this order
         self.paths = [rel for rel, k in zip(paths, keep) if k]
         self.labels = labels[keep]
         self.skipped = self.report.errors if skip_bad else []
@@ -334,11 +366,13 @@ class ImageFolder:
             self.splits = load_splits(Path(split_file), n=len(self.paths), ids=self.paths)
         else:
             self.splits = make_splits(self.labels, parts[keep] if parts is not None else None, valid_pct, seed, test_pct)
-        self.x = x  # (N, C, H, W) uint8, good files only
-        self.leaks = find_leaks(x, self.splits)
-        self.report.problems.extend(leak.problem(self.paths) for leak in self.leaks)
-        if dedupe:
+        self.x = view.x  # (N, C, H, W) uint8, good files only, memory-mapped
+        self.leaks = search_leaks(view, np.arange(len(self.paths)), self.splits) if leak_check else None
+        self.report.problems.extend(leak.problem(self.paths) for leak in self.leaks or [])
+        if dedupe and self.leaks:
             self.splits = drop_leaks(self.splits, self.leaks)
+        good = view.good()
+        self.stats = train_stats(view.records[good], self.splits["train"], self.x.shape[1], self.x[0, 0].numel())
         if split_file is not None and not Path(split_file).exists():
             save_splits(Path(split_file), self.splits, self.paths)
 
@@ -362,14 +396,13 @@ class ImageFolder:
         data = Data.from_tensors(
             self.x, torch.from_numpy(self.labels), splits=self.splits, batch_size=batch_size,
             seed=self.seed if seed is None else seed, augment=augment, classes=self.classes,
-            name=str(self.root), ids=self.paths, fingerprint=self.fingerprint,
+            name=str(self.root), ids=self.paths, fingerprint=self.fingerprint, image_stats=self.stats,
         )
         data.info.decode = {"size": self.size, "mode": "L" if self.x.shape[1] == 1 else "RGB"}
         data.info["preprocess"].update(size=self.size, max_pixels=self.max_pixels)  # decode settings for predict
         data.info["check"] = {"checked": self.report.checked, "errors": len(self.report.errors),
                               "warnings": len(self.report.warnings)}
-        data.info["leaks"] = {"exact": sum(l.kind == "exact_duplicate" for l in self.leaks),
-                              "near": sum(l.kind == "near_duplicate" for l in self.leaks)}
+        data.info["leaks"] = leak_info(self.leaks, self.paths)
         if self.skipped:
             data.info["skipped"] = [asdict(p) for p in self.skipped]
         return data

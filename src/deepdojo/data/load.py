@@ -18,7 +18,8 @@ from deepdojo.errors import DataError
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False, test_pct: float = 0.0, **table_options: Any) -> Data:
+              dedupe: bool = False, test_pct: float = 0.0, leak_check: bool = True, rehash: bool = False,
+              **table_options: Any) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
@@ -28,7 +29,8 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     image sets and CSVs (folders with ``test/`` and downloads bring their own).
     ``table_options`` go to CSV/TSV/TXT files (:func:`~deepdojo.data.csv_sources.load_csv`:
     ``text_col``, ``label_col``, ``delimiter``, ``header``, ``arch``); a ``.txt`` that is no
-    table is a language-model corpus.
+    table is a language-model corpus. ``leak_check=False`` skips the duplicate search of image
+    folders and image CSVs (``info["leaks"]`` then says it was off); ``rehash`` re-hashes every image file.
     """
     if isinstance(source, Data):
         return source
@@ -52,9 +54,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
 
         load = load_text_source if text.lower().endswith(".txt") else load_csv
         return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
-                    skip_bad=skip_bad, test_pct=test_pct, **table_options)
+                    skip_bad=skip_bad, test_pct=test_pct, dedupe=dedupe, leak_check=leak_check, rehash=rehash,
+                    **table_options)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
-                         test_pct=test_pct)
+                         test_pct=test_pct, leak_check=leak_check, rehash=rehash)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 
 

@@ -108,8 +108,30 @@ def data_section(run: RunFolder) -> list[tuple[str, str]]:
     return [("Data summary", _rows(["fact", "value"], rows) + checks)]
 
 
+def leaks_section(run: RunFolder) -> list[tuple[str, str]]:
+    """Valid/test items that duplicate training items: counts, the first few by name, or that the check was off."""
+    ds = _load(run, "data_summary.json")
+    leaks = (ds or {}).get("leaks")
+    if not leaks:
+        return []
+    if not leaks.get("checked"):
+        return [("Leakage across splits", "<p class='note'>The leak check was off (--no-leak-check): valid/test "
+                 "items were not compared with training items.</p>")]
+    n = leaks.get("exact", 0) + leaks.get("near", 0)
+    if not n:
+        return [("Leakage across splits", "<p>No valid/test item duplicates a training item "
+                 "(exact copies, or resized / recompressed / slightly cropped near copies).</p>")]
+    text = (f"<p><b>{n} valid/test item(s) duplicate a training item</b> ({leaks.get('exact', 0)} exact, "
+            f"{leaks.get('near', 0)} near copies): validation measures memory on them. "
+            "Pass --dedupe to drop them.</p>")
+    rows = [[e["split"], e["item"], e["kind"].replace("_", " "), e["distance"], f"{e['other']}: {e['match']}"]
+            for e in leaks.get("examples", [])]
+    more = f"<p class='note'>First {len(rows)} of {n} shown.</p>" if len(rows) < n else ""
+    return [("Leakage across splits", text + _rows(["split", "item", "kind", "hash bits", "duplicates"], rows) + more)]
+
+
 def evaluation_sections(run_dir: str | Path | RunFolder) -> list[tuple[str, str]]:
     """All evaluation sections, in report order."""
     run = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
     return [*evaluation_section(run), *baselines_section(run), *diagnosis_section(run),
-            *interpretation_sections(run), *data_section(run)]
+            *interpretation_sections(run), *data_section(run), *leaks_section(run)]
