@@ -97,6 +97,10 @@ def classifier(
     """
     cfg = (config or TrainConfig(data=str(source) if not isinstance(source, (Data, ImageFolder)) else "<in memory>"))
     cfg = cfg.merged(arch=arch if arch != "auto" else cfg.arch, **overrides)
+    if cfg.pretrained:  # ImageNet weights: their architecture and resolution unless set (transfer.pretrained_config)
+        from deepdojo.train.transfer import pretrained_config
+
+        cfg = pretrained_config(cfg)
     seed_everything(cfg.seed)
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size,
@@ -106,8 +110,9 @@ def classifier(
     model = create_model_for(arch_name, data.input_shape, n_out, **cfg.model_kwargs)
     spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": n_out}
     if cfg.pretrained:
-        from deepdojo.train.transfer import start_from
+        from deepdojo.train.transfer import pretrained_data, start_from
 
+        pretrained_data(cfg.pretrained, data)  # ImageNet weights: ImageNet's normalization, saved with the model
         model, built = start_from(cfg.pretrained, model, arch_name, data.input_shape, n_out)
         if built != arch_name:  # a hub model (timm:NAME): checkpoints name it, so predict rebuilds it
             spec.update(arch=built, model_kwargs={})
