@@ -30,9 +30,10 @@ def add_parser(sub) -> None:
                    help="checkpoint the training state every M seconds (default 600)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--deterministic", action="store_true")
-    p.add_argument("--pretrained", metavar="RUN_DIR",
-                   help="start from this run folder's weights with a new head (or timm:NAME / torchvision:NAME) and "
-                        "fine-tune: 1 head-only epoch, then --epochs unfrozen with LRs lr/200..lr/2 (one-cycle)")
+    p.add_argument("--pretrained", metavar="imagenet|FILE|RUN_DIR",
+                   help="start from ImageNet weights (imagenet: downloaded once, checksummed; or a torchvision/timm "
+                        ".safetensors FILE), a run folder's weights, or timm:NAME / torchvision:NAME, with a new head, "
+                        "and fine-tune: 1 head-only epoch, then --epochs unfrozen with LRs lr/200..lr/2 (one-cycle)")
     p.set_defaults(run=run)
 
 
