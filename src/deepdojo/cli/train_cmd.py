@@ -41,14 +41,20 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.pretrained:
         cfg = cfg.merged(pretrained=args.pretrained)
-    summary = train(cfg, quiet=args.json)
+    from deepdojo.config import read_config_file
+
+    epochs_given = args.epochs is not None or (args.config and "epochs" in read_config_file(args.config))
+    summary = train(cfg, quiet=args.json, auto_epochs=not epochs_given)
     if args.json:
         emit_json(summary)
     return 0
 
 
-def train(cfg: TrainConfig, quiet: bool = False) -> dict:
-    """Run one training job from a config; returns the summary (also in summary.json)."""
+def train(cfg: TrainConfig, quiet: bool = False, auto_epochs: bool = False) -> dict:
+    """Run one training job from a config; returns the summary (also in summary.json).
+
+    ``auto_epochs``: the epoch count is chosen from the data (train/auto_defaults.py) and said first.
+    """
     from deepdojo import vision
     from deepdojo.evaluate.finish import finish_run
     from deepdojo.report.html_report import write_report
@@ -58,6 +64,15 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
         sys.stderr.write(exc.report.format() + "\n")
         raise
+    if auto_epochs:
+        from deepdojo.train.auto_defaults import auto_epochs as choose
+
+        epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
+        cfg = cfg.merged(epochs=epochs)
+        learn.config["epochs"] = epochs
+        if not quiet:
+            n = (learn.data.info.get("sizes") or {}).get("train")
+            print(f"deepdojo: {learn.config['arch']}" + (f" on {n:,} training examples" if n else "") + f": {why}")
     if cfg.pretrained:
         learn.freeze()  # fine-tuning: the LR finder measures the head on fixed features
     lr = cfg.lr
