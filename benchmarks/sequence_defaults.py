@@ -74,9 +74,9 @@ def main() -> None:
     channels = x.shape[2]
     runs = {
         "cnn1d": (lambda: create_model("cnn1d", 4, in_channels=channels), x.transpose(1, 2).contiguous(), None),
+        "gru": (lambda: create_model("gru", 4, in_features=channels), x, None),
         "gru (plain)": (lambda: create_model("gru", 4, in_features=channels, bidirectional=False, input_norm=False,
                                              proj=0, pool="last"), x, 0.0),
-        "gru": (lambda: create_model("gru", 4, in_features=channels), x, None),
         "lstm": (lambda: create_model("lstm", 4, in_features=channels), x, None),
     }
     print(f"generated motif sequences: n={args.n}, (T, F)={tuple(x.shape[1:])}, 4 classes, {args.epochs} epochs, lr 3e-3")
