@@ -34,6 +34,8 @@ bench: install-test
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/sequence_defaults.py
+	$(BIN)/python benchmarks/real_data.py
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

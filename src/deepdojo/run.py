@@ -81,6 +81,10 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     ``out=None``: no run folder. ``model``: your own ``nn.Module`` instead of ``cfg.arch``.
     """
     cfg = (cfg or TrainConfig()).merged(**overrides)
+    if cfg.pretrained:  # ImageNet weights: their architecture and resolution unless set (transfer.pretrained_config)
+        from deepdojo.train.transfer import pretrained_config
+
+        cfg = pretrained_config(cfg)
     if source is None:
         source = cfg.data
     if isinstance(source, (Data, ImageFolder)) and not cfg.data:
@@ -102,8 +106,9 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     if model is None:
         model = build_checked(arch, data.input_shape, n_out, **kwargs)  # a mismatch: one line naming the fix
         if cfg.pretrained:
-            from deepdojo.train.transfer import start_from
+            from deepdojo.train.transfer import pretrained_data, start_from
 
+            pretrained_data(cfg.pretrained, data)  # ImageNet weights: ImageNet's normalization, saved with the model
             model, built = start_from(cfg.pretrained, model, arch, data.input_shape, n_out)
             if built != arch:  # a hub model (timm:NAME): checkpoints name it, so predict rebuilds it
                 spec.update(arch=built, model_kwargs={})
@@ -180,13 +185,25 @@ def finish(learn: Learner, baseline_budget_s: float = 10.0) -> dict[str, Any]:
     return summary
 
 
-def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = ()) -> dict[str, Any]:
-    """``deepdojo train``: build, fit, finish; returns the summary (printed unless ``quiet``)."""
+def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = (), auto_epochs: bool = False) -> dict[str, Any]:
+    """``deepdojo train``: build, fit, finish; returns the summary (printed unless ``quiet``).
+
+    ``auto_epochs``: the epoch count is chosen from the data size (train/auto_defaults.py) and said first.
+    """
     try:
         learn = build(cfg.data, cfg, progress=not quiet, callbacks=callbacks, quiet=quiet)
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
         sys.stderr.write(exc.report.format() + "\n")
         raise
+    if auto_epochs:
+        from deepdojo.train.auto_defaults import auto_epochs as choose
+
+        epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
+        cfg = cfg.merged(epochs=epochs)
+        learn.config["epochs"] = epochs
+        if not quiet:
+            n = (learn.data.info.get("sizes") or {}).get("train")
+            print(f"deepdojo: {learn.config['arch']}" + (f" on {n:,} training examples" if n else "") + f": {why}")
     if not quiet and (line := describe_leaks(learn.data.info.get("leaks"), deduped=cfg.dedupe)):
         print(line, flush=True)  # before epoch 1: a leak makes validation measure memory
     fit(learn, cfg, quiet=quiet)  # [distributed] the LR finder is a collective: every rank runs it, rank 0 shows it

@@ -33,9 +33,10 @@ def add_parser(sub) -> None:
     p.add_argument("--channels-last", action="store_true", dest="channels_last", help="NHWC memory format (CNNs)")
     p.add_argument("--compile", action="store_true", help="torch.compile the training step")
     p.add_argument("--deterministic", action="store_true")
-    p.add_argument("--pretrained", metavar="RUN_DIR",
-                   help="start from this run folder's weights with a new head (or timm:NAME / torchvision:NAME) and "
-                        "fine-tune: 1 head-only epoch, then --epochs unfrozen with LRs lr/200..lr/2 (one-cycle)")
+    p.add_argument("--pretrained", metavar="imagenet|FILE|RUN_DIR",
+                   help="start from ImageNet weights (imagenet: downloaded once, checksummed; or a torchvision/timm "
+                        ".safetensors FILE), a run folder's weights, or timm:NAME / torchvision:NAME, with a new head, "
+                        "and fine-tune: 1 head-only epoch, then --epochs unfrozen with LRs lr/200..lr/2 (one-cycle)")
     p.set_defaults(run=run)
 
 
@@ -60,15 +61,20 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, cfg: TrainConfig) -> int:
     if args.pretrained:
         cfg = cfg.merged(pretrained=args.pretrained)
+    from deepdojo.config import read_config_file
 
-    summary = train(cfg, quiet=args.json)
+    epochs_given = args.epochs is not None or (args.config and "epochs" in read_config_file(args.config))
+    summary = train(cfg, quiet=args.json, auto_epochs=not epochs_given)
     if args.json:
         emit_json(summary)
     return 0
 
 
-def train(cfg: TrainConfig, quiet: bool = False) -> dict:
-    """Run one training job from a config; returns the summary (also in summary.json). See ``deepdojo.run``."""
+def train(cfg: TrainConfig, quiet: bool = False, auto_epochs: bool = False) -> dict:
+    """Run one training job from a config; returns the summary (also in summary.json). See ``deepdojo.run``.
+
+    ``auto_epochs``: the epoch count is chosen from the data (train/auto_defaults.py) and said first.
+    """
     from deepdojo.run import train as run_train
 
-    return run_train(cfg, quiet=quiet)
+    return run_train(cfg, quiet=quiet, auto_epochs=auto_epochs)

@@ -50,12 +50,12 @@ def _host(url: str) -> str:
     return parts.netloc or parts.path
 
 
-def offline_error(url: str, dest: Path, reason: object) -> DownloadError:
+OFFLINE_ALTERNATIVE = "or use a builtin: dataset (e.g. builtin:digits)"
+
+
+def offline_error(url: str, dest: Path, reason: object, alternative: str = OFFLINE_ALTERNATIVE) -> DownloadError:
     """The one-line error for a server that cannot be reached, with the manual way out."""
-    return DownloadError(
-        f"cannot reach {_host(url)}: {reason}; download it elsewhere and put it at {dest}, "
-        "or use a builtin: dataset (e.g. builtin:digits)"
-    )
+    return DownloadError(f"cannot reach {_host(url)}: {reason}; download it elsewhere and put it at {dest}, {alternative}")
 
 
 def _open(url: str, start: int, timeout: float):
@@ -107,13 +107,15 @@ def _verify(part: Path, dest: Path, sha256: str | None, md5: str | None, size: i
 
 
 def fetch(url: str, dest: str | Path, *, sha256: str | None = None, md5: str | None = None,
-          size: int | None = None, retries: int = 3, timeout: float = 30.0, log=None) -> Path:
+          size: int | None = None, retries: int = 3, timeout: float = 30.0, log=None,
+          offline_alternative: str = OFFLINE_ALTERNATIVE) -> Path:
     """``url`` saved at ``dest`` (returned at once when ``dest`` exists), resumed and verified.
 
     ``sha256`` (or ``md5`` where only that is published) and ``size`` are
     checked when given. A connection that breaks mid-way is resumed up to
     ``retries`` times; what arrived stays in ``<dest>.part`` for the next call.
-    A server that cannot be reached at all raises :class:`DownloadError` at once.
+    A server that cannot be reached at all raises :class:`DownloadError` at once,
+    saying where to put the file by hand and ``offline_alternative``.
     """
     dest = Path(dest)
     if dest.exists():
@@ -137,12 +139,12 @@ def fetch(url: str, dest: str | Path, *, sha256: str | None = None, md5: str | N
         except urllib.error.URLError as e:
             if isinstance(e, urllib.error.HTTPError):
                 raise
-            raise offline_error(url, dest, e.reason) from None
+            raise offline_error(url, dest, e.reason, offline_alternative) from None
         except OSError as e:
             if part.exists() and part.stat().st_size:
                 raise DownloadError(f"cannot write {part}: {e.strerror or e}", where=url,
                                     fix="free disk space, then run again to resume") from None
-            raise offline_error(url, dest, e.strerror or e) from None
+            raise offline_error(url, dest, e.strerror or e, offline_alternative) from None
     _verify(part, dest, sha256, md5, size)
     os.replace(part, dest)  # atomic: dest appears only verified and whole
     return dest

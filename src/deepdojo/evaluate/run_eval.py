@@ -49,7 +49,25 @@ def load_run_data(run_dir: str | Path) -> Data:
     if cfg.get("train_dev_pct"):
         data.carve_train_dev(cfg["train_dev_pct"], cfg.get("seed", 0))
     check_split(run_dir, data)
+    use_recorded_normalization(run_dir, data)
     return data
+
+
+def use_recorded_normalization(run_dir: Path, data: Data) -> None:
+    """Normalize images as the run's checkpoint records (e.g. ImageNet's statistics for pretrained weights).
+
+    Rebuilt data computes its own statistics; a run that trained with others
+    (``--pretrained imagenet``) must be evaluated with those, or every input is shifted.
+    """
+    for name in ("best", "last"):
+        side = Path(run_dir) / "checkpoints" / f"{name}.json"
+        if side.is_file():
+            recorded = (read_json_file(side) or {}).get("transform") or {}
+            if recorded.get("kind") == "image" and recorded != data.info.get("transform"):
+                from deepdojo.train.pretrained import set_image_normalization
+
+                set_image_normalization(data, recorded["mean"], recorded["std"])
+            return
 
 
 def check_split(run_dir: Path, data: Data) -> None:

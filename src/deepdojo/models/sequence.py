@@ -6,6 +6,15 @@ each sequence to its true length (trailing ``pad_idx`` tokens are never seen),
 and the text CNN masks pad positions out of its max over time, so appending
 padding never changes a prediction.
 
+Recurrent models over numeric sequences default to what makes them competitive
+with a 1-D CNN (benchmarks/sequence_defaults.py): the inputs batch-normalized
+per feature (raw sensor units and offsets stop mattering), projected to
+``hidden_size`` features with a ReLU, read in both directions, and classified
+from the last states *and* the mean and max of every step's output ("concat
+pooling", so the start of a long sequence is not forgotten). Recurrent models
+also ask the Learner to clip gradient norms to 1 (``default_grad_clip``) unless
+it is given ``grad_clip``.
+
 Example:
     >>> import torch
     >>> m = RNNClassifier(num_classes=2, vocab_size=20, cell="gru", hidden_size=8)
@@ -53,35 +62,69 @@ def init_recurrent(rnn: nn.Module) -> None:
 
 
 class RNNClassifier(nn.Module):
-    """[embedding] -> ``num_layers`` x RNN/GRU/LSTM (optionally bidirectional) -> last state -> linear."""
+    """[embedding | norm + projection] -> ``num_layers`` x RNN/GRU/LSTM -> last states [+ mean, max] -> linear.
+
+    ``None`` settings take the default for the input: for token ids no input
+    normalization, one direction and the last state (``pool="last"``); for
+    feature sequences ``input_norm``, a projection to ``hidden_size``
+    (``proj=0`` for none), ``bidirectional`` and ``pool="concat"``.
+    """
+
+    default_grad_clip = 1.0  # exploding gradients are the recurrent failure mode: the Learner clips unless told
 
     def __init__(self, num_classes: int, vocab_size: int | None = None, in_features: int | None = None,
-                 cell: str = "lstm", hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = False,
-                 embed_dim: int = 32, dropout: float = 0.0, pad_idx: int = 0):
+                 cell: str = "lstm", hidden_size: int = 64, num_layers: int = 1, bidirectional: bool | None = None,
+                 embed_dim: int = 32, dropout: float = 0.0, pad_idx: int = 0, input_norm: bool | None = None,
+                 proj: int | None = None, pool: str | None = None):
         super().__init__()
         if cell not in CELLS:
             raise ConfigError(f"unknown cell {cell!r}", where="cell", fix=f"use one of {', '.join(CELLS)}")
         self.embedding, width = _input_layer(vocab_size, in_features, embed_dim, pad_idx)
+        numeric = self.embedding is None
+        bidirectional = numeric if bidirectional is None else bidirectional
+        self.pool = pool or ("concat" if numeric else "last")
+        if self.pool not in ("last", "concat"):
+            raise ConfigError(f"unknown pool {self.pool!r}", where="pool", fix="use 'last' or 'concat'")
+        if self.pool == "concat" and not numeric:
+            raise ConfigError("pool='concat' is for feature sequences; token ids use the last state of the packed sequence",
+                              where="pool", fix="leave pool unset for token ids")
+        # (B, T, F) -> per-feature batch norm over every step -> (B, T, proj)
+        self.input_norm = nn.BatchNorm1d(width) if (numeric if input_norm is None else input_norm) else None
+        proj = (hidden_size if numeric else 0) if proj is None else proj
+        self.proj = nn.Sequential(nn.Linear(width, proj), nn.ReLU()) if proj else None
+        width = proj or width
         self.pad_idx, self.cell = pad_idx, cell
         self.rnn = CELLS[cell](width, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
                                dropout=dropout if num_layers > 1 else 0.0)
         init_recurrent(self.rnn)
         self.dirs = 2 if bidirectional else 1
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size * self.dirs, num_classes))
+        out = hidden_size * self.dirs * (3 if self.pool == "concat" else 1)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(out, num_classes))
         init_weights(self.head, "xavier")
+        if self.proj is not None:
+            init_weights(self.proj)
 
     def layer_groups(self) -> list[nn.Module]:
-        return [nn.ModuleList([m for m in (self.embedding, self.rnn) if m is not None]), self.head]
+        body = [m for m in (self.embedding, self.input_norm, self.proj, self.rnn) if m is not None]
+        return [nn.ModuleList(body), self.head]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T) ids or (B, T, F) -> (B, num_classes)
         h = x
         if self.embedding is not None:
             lengths = (x != self.pad_idx).sum(1).clamp(min=1)  # (B,)
             h = pack_padded_sequence(self.embedding(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, state = self.rnn(h)
+        else:
+            if self.input_norm is not None:
+                h = self.input_norm(h.reshape(-1, h.shape[-1])).view(h.shape)  # statistics over batch and time
+            if self.proj is not None:
+                h = self.proj(h)  # (B, T, hidden)
+        out, state = self.rnn(h)
         state = state[0] if self.cell == "lstm" else state  # (layers * dirs, B, H)
         last = state.view(-1, self.dirs, state.shape[1], state.shape[2])[-1]  # (dirs, B, H): the top layer
-        return self.head(last.permute(1, 0, 2).reshape(last.shape[1], -1))  # (B, dirs * H)
+        last = last.permute(1, 0, 2).reshape(last.shape[1], -1)  # (B, dirs * H)
+        if self.pool == "concat":  # out: (B, T, dirs * H), every step of the top layer
+            last = torch.cat([last, out.mean(1), out.amax(1)], 1)
+        return self.head(last)
 
 
 class TextCNN(nn.Module):

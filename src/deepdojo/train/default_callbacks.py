@@ -14,7 +14,7 @@ log = logging.getLogger("deepdojo")
 
 
 def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) -> list[Callback]:
-    """NaN guard; gradient clipping if asked; progress (``None``: a bar when interactive,
+    """NaN guard; gradient clipping if asked (or if the model's ``default_grad_clip`` asks); progress (``None``: a bar when interactive,
     ``True``: a bar or plain lines, ``False``: nothing); with a run folder: run logger, weights
     checkpoints, and resumable full-state checkpoints (every epoch end and every 10 minutes).
 
@@ -25,6 +25,8 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
     dist = getattr(learn, "dist", None)
     main, fsdp = dist is None or dist.main, dist is not None and dist.fsdp
     cbs: list[Callback] = [NanGuard()]
+    if grad_clip is None:  # a model may ask for clipping by default (recurrent models do; grad_clip=0 turns it off)
+        grad_clip = getattr(learn.model, "default_grad_clip", None)
     if grad_clip:
         cbs.append(GradientClip(max_norm=grad_clip))
     if not main:

@@ -234,12 +234,18 @@ def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int,
                num_classes: int) -> tuple[nn.Module, str]:
     """``--pretrained``: the model to train and the architecture its checkpoints must record.
 
-    A hub spec (``timm:``/``torchvision:``) replaces ``model`` and is itself the
+    ``imagenet`` or a torchvision/timm ``.safetensors`` file loads into
+    ``model`` through the key mapping (:mod:`deepdojo.train.pretrained`). A hub spec (``timm:``/``torchvision:``) replaces ``model`` and is itself the
     architecture; a run folder loads into ``model``, or into a rebuilt hub model
     when that run was itself started from one.
     """
     if source.startswith(HUB_PREFIXES):
         return hub_model(source, num_classes, in_channels=input_shape[0]), source
+    from deepdojo.train.pretrained import load_imagenet, uses_imagenet_weights
+
+    if uses_imagenet_weights(source):  # "imagenet" or a torchvision/timm .safetensors: mapped onto the zoo's model
+        load_imagenet(model, arch, source)
+        return model, arch
     from deepdojo.train.checkpoint import read_meta
 
     source_arch = read_meta(find_checkpoint(source)).get("arch") or arch
@@ -247,3 +253,23 @@ def start_from(source: str, model: nn.Module, arch: str, input_shape: tuple[int,
         model, arch = build_model(source_arch, input_shape, num_classes), source_arch
     load_pretrained(model, source, arch)
     return model, arch
+
+
+def pretrained_config(cfg):
+    """``cfg`` with ImageNet weights' defaults filled in: the architecture (``auto``) and image size (unset).
+
+    Other ``pretrained`` sources (run folders, hub specs) leave ``cfg`` as it is.
+    """
+    from deepdojo.train.pretrained import DEFAULT_SIZE, resolve_arch, uses_imagenet_weights
+
+    if not uses_imagenet_weights(cfg.pretrained):
+        return cfg
+    return cfg.merged(arch=resolve_arch(cfg.pretrained, cfg.arch), size=cfg.size or DEFAULT_SIZE)
+
+
+def pretrained_data(source: str, data) -> None:
+    """ImageNet weights: normalize ``data`` with ImageNet's statistics, as the weights expect (in place)."""
+    from deepdojo.train.pretrained import set_image_normalization, uses_imagenet_weights
+
+    if uses_imagenet_weights(source):
+        set_image_normalization(data)
