@@ -85,7 +85,7 @@ def eval_loader(data: Data, split: str):
 
 
 def learner_for_run(run_dir: str | Path, data: Data, checkpoint: str = "best", metrics: list[str] | None = None):
-    """A Learner around the run's checkpoint (no callbacks, no run folder) and the checkpoint's sidecar."""
+    """A Learner around the run's checkpoint (no callbacks, no run folder) and the checkpoint's verified metadata."""
     from deepdojo.predict import Predictor
     from deepdojo.train.learner import Learner
 

@@ -366,7 +366,7 @@ class Learner(TransferMixin, ActivationsMixin):
         return self.lr_find_result
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
-        """Write the model weights (``.safetensors``) and a JSON sidecar; returns the weights path.
+        """Write the model weights and their metadata to one ``.safetensors`` file; returns its path.
 
         A bare name (``"stage1"``) goes to the run folder's ``checkpoints/``.
         """
