@@ -42,6 +42,7 @@ class TrainConfig:
     out: str = "runs"
     name: str | None = None
     resume: bool = False
+    overwrite: bool = False  # reuse the name of a folder that holds a run by deleting that run first
     device: Literal["auto", "cpu", "cuda"] = "auto"
     opt: Literal["sgd", "rmsprop", "adam", "adamw"] = "adamw"
     weight_decay: float = 0.01

@@ -22,7 +22,7 @@ from deepdojo.models import create_model_for, default_arch
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
 from deepdojo.train.resume import TrainingCheckpoints
-from deepdojo.train.run_folder import RunFolder, write_json
+from deepdojo.train.run_folder import claim_run_folder, write_json
 
 __all__ = ["ImageFolder", "classifier", "load_data"]
 
@@ -113,10 +113,8 @@ def classifier(
             spec.update(arch=built, model_kwargs={})
     run_dir = None
     if out is not None:
-        if cfg.resume and not (name or cfg.name):
-            run_dir = RunFolder.latest(out).path
-        else:
-            run_dir = RunFolder.create(out, name or cfg.name, prefix=arch_name).path
+        claimed = claim_run_folder(out, name or cfg.name, arch_name, resume=cfg.resume, overwrite=cfg.overwrite)
+        run_dir = claimed.path  # locked until the Learner's own RunFolder takes the lock over
         if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
             write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
     learn = Learner(

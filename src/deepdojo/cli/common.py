@@ -44,7 +44,7 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
 
 
 FLAG_FIELDS = ("data", "arch", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
-               "weight_decay", "valid_pct", "test_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
+               "weight_decay", "valid_pct", "test_pct", "augment", "epochs", "schedule", "resume", "overwrite", "bf16", "deterministic",
                "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds")
 
 

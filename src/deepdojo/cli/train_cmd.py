@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--schedule", choices=["one_cycle", "constant", "cosine", "step", "exponential"])
     p.add_argument("--resume", action="store_true", help="continue the run folder --name (or the newest) from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="reuse --name although that folder holds a run: its files are deleted first")
     p.add_argument("--checkpoint-every", type=int, dest="checkpoint_every", metavar="N",
                    help="also checkpoint the training state every N steps (default: epoch ends and every 10 minutes)")
     p.add_argument("--checkpoint-seconds", type=float, dest="checkpoint_seconds", metavar="M",
@@ -51,7 +53,9 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     from deepdojo import vision
     from deepdojo.evaluate.finish import finish_run
     from deepdojo.report.html_report import write_report
+    from deepdojo.train.run_folder import check_run_name
 
+    check_run_name(cfg.out, cfg.name, cfg.resume, cfg.overwrite)  # before loading any data
     try:
         learn = vision.classifier(cfg.data, config=cfg, out=cfg.out, name=cfg.name, progress=not quiet)
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error

@@ -33,7 +33,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -154,10 +153,9 @@ class TestVault:
             "metrics": metrics,
         }
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(entry) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        from deepdojo.train.run_folder import append_bytes  # lazy: data.core imports this module
+
+        append_bytes(self.path, (json.dumps(entry) + "\n").encode())  # whole line or a DiskFullError
         return {**entry, "warning": repeated_look_warning(look)}
 
 

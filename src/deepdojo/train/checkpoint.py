@@ -145,14 +145,20 @@ def read_verified_tensors(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def check_safetensors_header(raw: bytes, path: Path) -> None:
-    """A safetensors file is an 8-byte little-endian header length, then that much JSON."""
-    if raw[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or raw[:2] == b"PK":
+    """A safetensors file is an 8-byte little-endian header length, then that much JSON.
+
+    Nothing in the file is ever unpickled; a pickle or zip (``torch.save``) payload is named as such.
+    A header length of 640 starts with the bytes of a pickle's protocol-2 opcode, so the pickle
+    test only speaks when the bytes do not also parse as a safetensors header.
+    """
+    n = struct.unpack("<Q", raw[:8])[0] if len(raw) >= 8 else -1
+    looks_safetensors = 0 < n <= min(len(raw) - 8, MAX_HEADER) and raw[8:9] == b"{"
+    if not looks_safetensors and (raw[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or raw[:2] == b"PK"):
         raise CheckpointError("refusing a pickle/zip payload where safetensors was expected (it could run code)",
                               where=str(path), fix="only load checkpoints written by deepdojo")
     if len(raw) < 10:
         raise CheckpointError("checkpoint is truncated", where=str(path))
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > len(raw) - 8 or n > MAX_HEADER or raw[8:9] != b"{":
+    if not looks_safetensors:
         raise CheckpointError("not a safetensors file (bad header)", where=str(path))
 
 

@@ -111,7 +111,7 @@ class Learner(TransferMixin, ActivationsMixin):
         if run_dir is not None:
             from deepdojo.train.run_folder import RunFolder
 
-            self.run = RunFolder(run_dir)
+            self.run = RunFolder(run_dir).lock()  # one trainer per run folder (see run_folder.py)
         self.callbacks: list[Callback] = []
         extra = standard_callbacks(self, progress, grad_clip) if default_callbacks else []
         self.add_callbacks([*extra, *callbacks])

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from deepdojo.errors import CheckpointError
+from deepdojo.errors import CheckpointError, DiskFullError
 from deepdojo.train.checkpoint import check_safetensors_header, tensors_to_bytes
 from deepdojo.train.run_folder import atomic_write_bytes
 
@@ -86,11 +86,11 @@ def write_state(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, 
     try:
         atomic_write_bytes(path, payload)
         atomic_write_bytes(side, side_bytes)
-    except OSError as exc:
+    except (OSError, DiskFullError) as exc:
         path.unlink(missing_ok=True)  # a tensors file without its sidecar is no checkpoint
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(exc, DiskFullError) or exc.errno in (errno.ENOSPC, errno.EDQUOT):
             free = shutil.disk_usage(folder).free
-            raise CheckpointError(
+            raise DiskFullError(
                 f"no space left on device: the checkpoint needs {len(payload) + len(side_bytes)} bytes, "
                 f"{free} bytes are free", where=str(path),
                 fix="free disk space, then rerun with --resume (the previous checkpoint is intact)") from None
