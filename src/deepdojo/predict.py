@@ -20,8 +20,7 @@ import torch
 
 from deepdojo.data.transforms import transform_from_json
 from deepdojo.errors import CheckpointError, DataError
-from deepdojo.train.checkpoint import load_into, read_checkpoint, weights_path
-from deepdojo.train.transfer import build_model
+from deepdojo.train.checkpoint import model_from_checkpoint, weights_path
 
 
 class Predictor:
@@ -44,20 +43,7 @@ class Predictor:
             path = weights_path(run_dir / "checkpoints" / "last")
         if not path.exists():
             raise CheckpointError("no checkpoint in the run folder", where=str(path), fix="train first, or pass --checkpoint")
-        tensors, meta = read_checkpoint(path)  # digest and metadata schema verified
-        missing = [k for k in ("arch", "num_classes", "input_shape") if meta.get(k) is None]
-        if missing:
-            raise CheckpointError(f"checkpoint does not record {', '.join(missing)}, so the model cannot be rebuilt",
-                                  where=str(path), fix="save it with Learner.save from a vision.classifier run")
-        try:
-            model = build_model(meta["arch"], tuple(meta["input_shape"]), meta["num_classes"],
-                                **meta.get("model_kwargs", {}))
-        except (TypeError, ValueError) as exc:  # kwargs this version's model does not take
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise CheckpointError(f"cannot rebuild the model {meta['arch']!r} ({first})", where=str(path),
-                                  fix="use the deepdojo version that trained it, or retrain") from None
-        load_into(model, tensors, path)
-        return cls(model, meta)
+        return cls(*model_from_checkpoint(path))  # digest and metadata schema verified
 
     def load_input(self, item: str) -> torch.Tensor:
         """An image file -> uint8 ``(C, H, W)``; ``"1.5,2"`` -> float features ``(F,)``."""

@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from deepdojo.errors import DeepdojoError
+from deepdojo.io import append_bytes
 
 LOG_NAME = "test_log.jsonl"
 
@@ -153,8 +154,6 @@ class TestVault:
             "metrics": metrics,
         }
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        from deepdojo.train.run_folder import append_bytes  # lazy: data.core imports this module
-
         append_bytes(self.path, (json.dumps(entry) + "\n").encode())  # whole line or a DiskFullError
         return {**entry, "warning": repeated_look_warning(look)}
 

@@ -37,8 +37,8 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from deepdojo.errors import CheckpointError
+from deepdojo.io import atomic_write_bytes
 from deepdojo.train.checkpoint_meta import check_meta
-from deepdojo.train.run_folder import atomic_write_bytes
 
 FORMAT = "deepdojo-weights-2"
 META_KEY, DIGEST_KEY = "deepdojo_meta", "deepdojo_sha256"  # keys of the header's __metadata__ (str -> str)
@@ -177,3 +177,26 @@ def load_weights(model: nn.Module, path: str | Path, strict: bool = True) -> dic
     tensors, meta = read_checkpoint(path)
     load_into(model, tensors, path, strict)
     return meta
+
+
+def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the architecture a weights file records and load its weights: ``(model in eval mode, meta)``.
+
+    The file is read and verified once; a spec this version cannot build is a one-line error.
+    """
+    from deepdojo.train.transfer import build_model
+
+    tensors, meta = read_checkpoint(path)
+    path = weights_path(path)
+    missing = [k for k in ("arch", "num_classes", "input_shape") if meta.get(k) is None]
+    if missing:
+        raise CheckpointError(f"checkpoint does not record {', '.join(missing)}, so the model cannot be rebuilt",
+                              where=str(path), fix="save it with Learner.save from a vision.classifier run")
+    try:
+        model = build_model(meta["arch"], tuple(meta["input_shape"]), meta["num_classes"], **meta.get("model_kwargs", {}))
+    except (TypeError, ValueError) as exc:  # kwargs this version's model does not take
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"cannot rebuild the model {meta['arch']!r} ({first})", where=str(path),
+                              fix="use the deepdojo version that trained it, or retrain") from None
+    load_into(model, tensors, path)
+    return model.eval(), meta

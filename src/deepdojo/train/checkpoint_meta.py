@@ -91,6 +91,11 @@ def _dict(v: Any, meta: dict) -> None:
         raise MetaError(f"expected a mapping with string keys, got {type(v).__name__}")
 
 
+def _optional_dict(v: Any, meta: dict) -> None:
+    if v is not None:
+        _dict(v, meta)
+
+
 def _finite_list(v: Any, what: str, positive: bool = False) -> list[float]:
     if not isinstance(v, list) or not v or not all(_is_number(x) for x in v):
         raise MetaError(f"{what}: expected a non-empty list of numbers, got {v!r}"[:200])
@@ -141,6 +146,8 @@ META_FIELDS: dict[str, Callable[[Any, dict], None]] = {
     "model_kwargs": _dict,
     "epoch": _epoch,
     "record": _dict,  # the epoch's metrics when it was saved
+    "task_state": _optional_dict,  # what the task chose on validation (e.g. a multi-label threshold)
+    "decode": _optional_dict,  # image decode settings predict repeats (size, mode)
 }
 
 

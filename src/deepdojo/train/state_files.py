@@ -34,7 +34,7 @@ import torch
 
 from deepdojo.errors import CheckpointError, DiskFullError
 from deepdojo.train.checkpoint import check_safetensors_header, tensors_to_bytes
-from deepdojo.train.run_folder import atomic_write_bytes
+from deepdojo.io import atomic_write_bytes
 
 FORMAT = "deepdojo-train-state-1"
 _NAME = re.compile(r"^state-(\d{6,})\.(safetensors|json)$")
