@@ -96,3 +96,105 @@ def test_a_truncated_jpeg_is_labelled_corrupt_not_unreadable(tmp_path, keep):
     (tmp_path / "cut.jpg").write_bytes(raw[:n])
     _, problems = decode_many(tmp_path, ["cut.jpg"], size=None)
     assert [p.kind for p in problems] == ["corrupt"] and "truncated or corrupt" in problems[0].reason
+
+
+# ----------------------------------------------------------------------------- item 5: symlinks, vanishing files
+def png(path, value=0, size=6) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("L", (size, size), value).save(path)
+
+
+def linked_folder(tmp_path):
+    """Two good classes, and every kind of bad link; ``(root, {where: kind})`` of the bad ones."""
+    import os
+
+    root = tmp_path / "d"
+    for c, base in (("a", 0), ("b", 100)):
+        for i in range(6):
+            png(root / c / f"{i}.png", base + 10 * i)
+    png(tmp_path / "outside" / "o.png", 200)
+    png(tmp_path / "outside" / "cls" / "x.png", 220)
+    os.symlink("loop2.png", root / "a" / "loop1.png")
+    os.symlink("loop1.png", root / "a" / "loop2.png")
+    os.symlink("nowhere.png", root / "a" / "dangling.png")
+    os.symlink(tmp_path / "outside" / "o.png", root / "b" / "out.png")
+    os.symlink(tmp_path / "outside" / "cls", root / "b" / "more")  # a folder link out of the root
+    os.symlink("../b/0.png", root / "a" / "inside.png")  # stays in the root: used
+    os.symlink(".", root / "a" / "self")  # a folder link to itself
+    return root, {"a/loop1.png": "symlink_loop", "a/loop2.png": "symlink_loop", "a/dangling.png": "dangling_symlink",
+                  "b/out.png": "escaping_path", "b/more": "escaping_path", "a/self": "symlink_loop"}
+
+
+def test_bad_symlinks_in_a_folder_are_reported_like_any_bad_file(tmp_path, capsys):
+    import json
+
+    root, expected = linked_folder(tmp_path)
+    assert main(["data", "check", str(root), "--json"]) == 2
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {p["where"]: p["kind"] for p in out["problems"] if p["severity"] == "error"} == expected
+
+
+def test_train_skip_bad_leaves_bad_links_out_and_follows_links_inside_the_root(tmp_path, capsys):
+    import json
+
+    from deepdojo.data.images import ImageFolder
+
+    root, expected = linked_folder(tmp_path)
+    args = ["train", str(root), "--epochs", "1", "--lr", "0.01", "--out", str(tmp_path / "runs"), "--name", "r",
+            "--device", "cpu", "--arch", "mlp"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and all(w in err for w in expected)
+    assert main(args + ["--skip-bad", "--overwrite", "--json"]) == 0
+    skipped = json.loads((tmp_path / "runs" / "r" / "skipped.json").read_text())["skipped"]
+    assert {s["where"]: s["kind"] for s in skipped} == expected
+    folder = ImageFolder(root, skip_bad=True, cache_dir=tmp_path / "c")
+    assert "a/inside.png" in folder.paths and len(folder.paths) == 13
+
+
+def test_a_file_that_vanishes_after_the_scan_is_a_bad_item_not_a_crash(tmp_path, monkeypatch):
+    import deepdojo.data.images as images
+    from deepdojo.data.checks import DataCheckError
+
+    root = tmp_path / "d"
+    for c, base in (("a", 0), ("b", 100)):
+        for i in range(4):
+            png(root / c / f"{i}.png", base + 10 * i)
+    scan = images.scan_folder
+
+    def scan_then_delete(*a, **kw):
+        out = scan(*a, **kw)
+        (root / "a" / "1.png").unlink()  # removed by someone else between the scan and the hashing
+        return out
+
+    monkeypatch.setattr(images, "scan_folder", scan_then_delete)
+    with pytest.raises(DataCheckError, match="a/1.png"):
+        images.ImageFolder(root, cache_dir=tmp_path / "c")
+    png(root / "a" / "1.png", 10)
+    folder = images.ImageFolder(root, skip_bad=True, cache_dir=tmp_path / "c2")
+    assert [(p.where, p.kind) for p in folder.skipped] == [("a/1.png", "missing_file")]
+    assert len(folder.paths) == 7 and folder.x.shape[0] == 7
+
+
+def test_a_csv_image_list_follows_the_same_link_policy(tmp_path):
+    import os
+
+    from deepdojo.data.checks import DataCheckError
+    from deepdojo.data.csv_sources import image_csv
+
+    root = tmp_path / "d"
+    for i in range(8):
+        png(root / f"{i}.png", 25 * i)
+    png(tmp_path / "outside.png", 1)
+    os.symlink("l2.png", root / "l1.png")
+    os.symlink("l1.png", root / "l2.png")
+    os.symlink(tmp_path / "outside.png", root / "out.png")
+    os.symlink("0.png", root / "in.png")
+    rows = [(f"{i}.png", "ab"[i % 2]) for i in range(8)] + [("in.png", "a"), ("l1.png", "a"), ("out.png", "b")]
+    (root / "list.csv").write_text("path,label\n" + "".join(f"{p},{lab}\n" for p, lab in rows))
+    with pytest.raises(DataCheckError) as info:
+        image_csv(root / "list.csv", cache_dir=tmp_path / "c")
+    kinds = {p.kind for p in info.value.report.errors}
+    assert kinds == {"symlink_loop", "escaping_path"}
+    data = image_csv(root / "list.csv", cache_dir=tmp_path / "c", skip_bad=True)
+    assert "in.png" in data.info["ids"] and len(data.info["ids"]) == 9
