@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from deepdojo.cli.main import main
@@ -198,3 +199,51 @@ def test_a_csv_image_list_follows_the_same_link_policy(tmp_path):
     assert kinds == {"symlink_loop", "escaping_path"}
     data = image_csv(root / "list.csv", cache_dir=tmp_path / "c", skip_bad=True)
     assert "in.png" in data.info["ids"] and len(data.info["ids"]) == 9
+
+
+# ----------------------------------------------------------------------------- item 6: inf and overflow in CSVs
+def table_with(tmp_path, cells: dict[tuple[int, str], str]):
+    """A regression CSV (x, z features; y target) with some cells replaced."""
+    rows = []
+    for i in range(40):
+        row = {"x": f"{i * 0.1:.1f}", "z": f"{(i * 7) % 5}", "y": f"{i * 0.5:.1f}"}
+        row.update({col: v for (r, col), v in cells.items() if r == i})
+        rows.append(f"{row['x']},{row['z']},{row['y']}\n")
+    path = tmp_path / "t.csv"
+    path.write_text("x,z,y\n" + "".join(rows))
+    return path
+
+
+BAD_CELLS = {(3, "x"): "inf", (5, "z"): "-inf", (7, "x"): "1e308", (9, "y"): "inf", (11, "y"): "-1e39"}
+
+
+def test_inf_and_float32_overflow_in_a_csv_are_named_by_column_and_row(tmp_path, capsys):
+    import json
+
+    path = table_with(tmp_path, BAD_CELLS)
+    assert main(["data", "check", str(path), "--json"]) == 2
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    got = {p["where"]: p["reason"] for p in out["problems"] if p["kind"] == "not_finite"}
+    assert set(got) == {"t.csv:5 (x)", "t.csv:7 (z)", "t.csv:9 (x)", "t.csv:11 (y)", "t.csv:13 (y)"}
+    assert "overflows float32" in got["t.csv:9 (x)"] and "not a finite number" in got["t.csv:7 (z)"]
+
+
+def test_training_on_such_a_csv_stops_before_epoch_one_and_skip_bad_trains_finite(tmp_path, capsys):
+    import json
+
+    path = table_with(tmp_path, BAD_CELLS)
+    args = ["train", str(path), "--epochs", "1", "--lr", "0.01", "--out", str(tmp_path / "runs"), "--name", "r",
+            "--device", "cpu"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "t.csv:5 (x)" in err and "not_finite" in err and not (tmp_path / "runs" / "r" / "metrics.jsonl").exists()
+    assert main(args + ["--skip-bad", "--overwrite", "--json"]) == 0
+    record = json.loads((tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()[0])
+    assert np.isfinite(record["train_loss"]) and np.isfinite(record["valid_loss"])
+
+
+def test_largest_float32_values_and_missing_cells_are_still_accepted(tmp_path):
+    from deepdojo.data.tabular import tabular_csv
+
+    data = tabular_csv(table_with(tmp_path, {(3, "x"): "3e38", (4, "x"): "", (5, "y"): "-3.4e38"}), target="y")
+    assert data.info.get("skipped") is None and bool(torch.isfinite(data.train.source_x).all())
