@@ -247,3 +247,64 @@ def test_largest_float32_values_and_missing_cells_are_still_accepted(tmp_path):
 
     data = tabular_csv(table_with(tmp_path, {(3, "x"): "3e38", (4, "x"): "", (5, "y"): "-3.4e38"}), target="y")
     assert data.info.get("skipped") is None and bool(torch.isfinite(data.train.source_x).all())
+
+
+# ----------------------------------------------------------------------------- item 9: labels as text; report survives
+TEX_CLASS = "$\\frac{$"
+
+
+def tex_named_folder(tmp_path):
+    root = tmp_path / "d"
+    for c, base in ((TEX_CLASS, 0), ("b$x$", 120)):
+        for i in range(10):
+            png(root / c / f"{i}.png", base + 8 * i, size=8)
+    return root
+
+
+def test_a_class_named_like_broken_tex_still_gets_its_report(tmp_path, capsys):
+    import base64
+    import html
+    import re
+
+    root = tex_named_folder(tmp_path)
+    code = main(["train", str(root), "--epochs", "1", "--lr", "0.01", "--out", str(tmp_path / "runs"), "--name", "r",
+                 "--device", "cpu", "--arch", "mlp", "--json"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    run = tmp_path / "runs" / "r"
+    assert (run / "confusion_matrix.png").stat().st_size > 1000
+    page = (run / "report.html").read_text()
+    assert html.escape(TEX_CLASS) in page and "could not be rendered" not in page and "<h2>Notes" not in page
+    imgs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+    assert imgs and all(base64.b64decode(b)[:4] == b"\x89PNG" for b in imgs)
+
+
+def test_one_failing_report_section_is_a_note_not_the_loss_of_the_report(tmp_path, monkeypatch):
+    from deepdojo import vision
+    from deepdojo.report import html_report
+
+    learn = vision.classifier("builtin:xor", out=tmp_path, name="x", progress=False, seed=0)
+    learn.fit(1, 0.05)
+
+    def broken(run):
+        raise ValueError("mathtext cannot parse $\\frac{$")
+
+    monkeypatch.setattr(html_report, "SECTIONS", [(t, broken if t == "Training curves" else b)
+                                                 for t, b in html_report.SECTIONS])
+    page = html_report.write_report(learn.run.path).read_text()
+    assert "This section could not be rendered (ValueError: mathtext cannot parse $\\frac{$)" in page
+    assert "Final metrics (validation)" in page and "<h2>Config</h2>" in page
+
+
+def test_a_failing_evaluation_step_after_training_is_noted_in_the_report(tmp_path, monkeypatch, capsys):
+    import deepdojo.evaluate.finish as finish
+
+    def fails(learn, *a, **kw):
+        raise ValueError("ParseSyntaxException: Expected \\frac{num}{den}")
+
+    monkeypatch.setattr(finish, "finish_run", fails)
+    code = main(["train", "builtin:xor", "--epochs", "1", "--lr", "0.05", "--out", str(tmp_path), "--name", "f"])
+    err = capsys.readouterr().err
+    assert code == 0 and "warning: evaluation after training" in err
+    page = (tmp_path / "f" / "report.html").read_text()
+    assert "<h2>Notes</h2>" in page and "ParseSyntaxException" in page and "Training curves" in page

@@ -52,7 +52,8 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
     """Run one training job from a config; returns the summary (also in summary.json)."""
     from deepdojo import vision
     from deepdojo.evaluate.finish import finish_run
-    from deepdojo.report.html_report import write_report
+    from deepdojo.errors import DeepdojoError
+    from deepdojo.report.html_report import note_failure, write_report
     from deepdojo.train.run_folder import check_run_name
 
     check_run_name(cfg.out, cfg.name, cfg.resume, cfg.overwrite)  # before loading any data
@@ -73,7 +74,12 @@ def train(cfg: TrainConfig, quiet: bool = False) -> dict:
         learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
     else:
         learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume)
-    finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
+    try:
+        finish_run(learn)  # baselines, diagnosis, data summary, interpretation (train/valid only)
+    except (DeepdojoError, MemoryError):
+        raise
+    except Exception as exc:  # the model is trained and saved: a failed plot or baseline must not cost the report
+        note_failure(learn.run.path, "evaluation after training (baselines, diagnosis, interpretation)", exc)
     report = write_report(learn.run.path)
     summary = learn.run.read_json("summary.json")
     summary.update({"run_dir": str(learn.run.path), "report": str(report)})

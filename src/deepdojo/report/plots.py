@@ -7,8 +7,11 @@ no figure is left registered to leak.
 
 from __future__ import annotations
 
+import functools
 import io
+from typing import Callable
 
+import matplotlib
 from matplotlib.figure import Figure
 
 
@@ -18,12 +21,31 @@ def subplots(nrows: int = 1, ncols: int = 1, figsize=(6, 4), squeeze: bool = Tru
     return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
+def plain_text(make_figure: Callable[..., bytes | None]) -> Callable[..., bytes | None]:
+    """Draw every text of the figure ``make_figure`` builds as plain text, never as mathtext.
+
+    Labels come from the user's data: a class folder named ``$\\frac{$`` is a
+    name to show, not TeX to parse (mathtext would raise and lose the figure).
+    The setting applies while the figure is built and laid out, when matplotlib
+    creates its text objects (tick labels included).
+    """
+
+    @functools.wraps(make_figure)
+    def wrapped(*args, **kwargs):
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return make_figure(*args, **kwargs)
+
+    return wrapped
+
+
 def fig_to_png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    with matplotlib.rc_context({"text.parse_math": False}):
+        fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
 
 
+@plain_text
 def curves_png(history: list[dict]) -> bytes | None:
     """Loss curves (train/valid) and every other numeric metric per epoch, side by side."""
     if not history:

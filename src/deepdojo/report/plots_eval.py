@@ -7,9 +7,10 @@ import math
 import numpy as np
 import torch
 
-from deepdojo.report.plots import fig_to_png, subplots
+from deepdojo.report.plots import fig_to_png, plain_text, subplots
 
 
+@plain_text
 def confusion_png(cm: np.ndarray, classes: list[str]) -> bytes:
     """Counts with the row-normalized share as colour (rows: actual, columns: predicted)."""
     cm = np.asarray(cm)
@@ -42,6 +43,7 @@ def _show(ax, img: torch.Tensor) -> None:
     ax.axis("off")
 
 
+@plain_text
 def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
     """A grid of images ``(N, C, H, W)`` with one caption each."""
     n = len(images)
@@ -58,6 +60,7 @@ def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
     return fig_to_png(fig)
 
 
+@plain_text
 def maps_png(maps: torch.Tensor, title: str, max_maps: int = 32) -> bytes:
     """Feature maps or filters ``(N, h, w)`` (or ``(N, C, h, w)``: channels averaged) in a grid."""
     m = maps.float()[:max_maps]
@@ -76,6 +79,7 @@ def maps_png(maps: torch.Tensor, title: str, max_maps: int = 32) -> bytes:
     return fig_to_png(fig)
 
 
+@plain_text
 def gradcam_png(image: torch.Tensor, heat: torch.Tensor, caption: str) -> bytes:
     """The image ``(C, H, W)`` beside itself overlaid with the heat map ``(H, W)``."""
     fig, axes = subplots(1, 2, figsize=(6, 3.2))
