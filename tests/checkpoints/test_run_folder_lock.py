@@ -50,7 +50,7 @@ def test_a_folder_locked_by_another_process_is_refused_naming_it(forker, tmp_pat
         assert forker.wait(pid) == -signal.SIGKILL
 
 
-def test_a_lock_left_by_a_killed_process_is_no_lock(forker, tmp_path, capsys):
+def test_a_lock_left_by_a_killed_process_is_no_lock(forker, tmp_path):
     folder = tmp_path / "runs" / "k"
     pid = hold_lock(forker, folder, tmp_path / "lock.log")
     with pytest.raises(ConfigError, match="in use"):
@@ -58,9 +58,8 @@ def test_a_lock_left_by_a_killed_process_is_no_lock(forker, tmp_path, capsys):
     os.kill(pid, signal.SIGKILL)
     assert forker.wait(pid) == -signal.SIGKILL
     assert (folder / ".lock").read_text().split()[0] == str(pid)  # the file stays; the flock died with the process
-    code, err = train(tmp_path / "runs", "k", capsys=capsys)
-    assert code == 0, err
-    assert epochs(folder) == [0, 1]
+    run = claim_run_folder(tmp_path / "runs", "k")
+    assert run.path == folder and (folder / ".lock").read_text().split()[0] == str(os.getpid())
 
 
 def test_two_trainings_started_at_once_with_one_name_one_wins_metrics_not_interleaved(forker, tmp_path):
@@ -165,3 +164,22 @@ def test_disk_full_while_writing_the_report_is_a_one_line_error(small_disk, monk
     code = main([*XOR, "--out", str(small_disk), "--name", "rep"])
     err = capsys.readouterr().err
     assert code == 2 and "no space left on device" in err and "Traceback" not in err, err
+
+
+def test_a_forked_child_does_not_keep_the_lock(tmp_path):
+    """A DataLoader worker or pool process that outlives a killed trainer must not hold its run folder."""
+    from deepdojo.train import run_folder
+
+    run = RunFolder(tmp_path / "f").lock()
+    fd = run_folder._LOCKS[run._lock_key][0]
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the lock descriptor is closed, its registry empty
+        try:
+            os.fstat(fd)
+            os._exit(1)
+        except OSError:
+            os._exit(0 if not run_folder._LOCKS else 2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    os.fstat(fd)  # the parent still holds it
+    run.unlock()

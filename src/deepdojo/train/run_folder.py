@@ -87,6 +87,24 @@ def _release(key: str) -> None:
         os.close(held[0])  # closing the last descriptor drops the flock
 
 
+def _drop_inherited_locks() -> None:
+    """In a forked child (a DataLoader worker, a process pool): close the inherited lock descriptors.
+
+    An flock belongs to the open file, which a fork shares; a child that outlived a killed parent
+    would otherwise keep the run folder locked. The child holds no run folder of its own.
+    """
+    for fd, _ in _LOCKS.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 def holds_run(path: Path) -> bool:
     """Whether ``path`` already holds a training run (its config, metrics or weights)."""
     names = ("config.json", "metrics.jsonl", "summary.json")
