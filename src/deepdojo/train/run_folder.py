@@ -36,7 +36,7 @@ from typing import Any
 
 from deepdojo.errors import ConfigError
 from deepdojo.io import _jsonable, atomic_write_bytes, fsync_dir, read_json_file, write_json  # noqa: F401 (re-exported)
-from deepdojo.io import append_bytes
+from deepdojo.io import NO_SPACE, append_bytes, disk_full_error
 
 try:
     import fcntl
@@ -59,7 +59,12 @@ def _acquire(path: Path) -> str:
     if key in _LOCKS:
         _LOCKS[key][1] += 1
         return key
-    fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise disk_full_error(Path(key), 64) from None
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -70,9 +75,11 @@ def _acquire(path: Path) -> str:
         who = f" (pid {holder[0]})" if holder else ""
         raise ConfigError(f"run folder is in use by another training process{who}", where=str(path),
                           fix="wait for it to finish, or choose another --name") from None
-    # for people and error messages only: the lock itself is the flock, which dies with the process
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}\n".encode(), 0)
+    try:  # for people and error messages only: the lock itself is the flock, which dies with the process
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}\n".encode(), 0)
+    except OSError:
+        pass  # a full disk: the lock holds all the same
     _LOCKS[key] = [fd, 1]
     return key
 
@@ -117,7 +124,12 @@ class RunFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        try:
+            (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno in NO_SPACE:
+                raise disk_full_error(self.path / "checkpoints", 4096) from None
+            raise
         self._lock_key: str | None = None
         self.held_run = False  # set by lock(): the folder held a run (another process's, or an earlier one)
 
