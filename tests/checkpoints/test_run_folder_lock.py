@@ -97,13 +97,31 @@ def test_reusing_a_finished_runs_name_needs_resume_or_overwrite(tmp_path, capsys
 def test_the_python_api_refuses_a_foreign_run_when_fit_starts_without_resume(tmp_path):
     from deepdojo import vision
 
-    vision.classifier("builtin:xor", out=tmp_path, name="r", progress=False, seed=0).fit(1, 0.05)
+    from deepdojo.train.state_files import list_states
+
+    from deepdojo.train.callbacks import Callback
+
+    class StopAfterTwoEpochs(Callback):  # a run interrupted after its second epoch's checkpoint
+        def after_epoch(self):
+            if self.learn.epoch == 1:
+                raise KeyboardInterrupt
+
+    first_run = vision.classifier("builtin:xor", out=tmp_path, name="r", progress=False, seed=0,
+                                  callbacks=[StopAfterTwoEpochs()])
+    with pytest.raises(KeyboardInterrupt):
+        first_run.fit(3, 0.05)
+    states = list_states(tmp_path / "r" / "checkpoints")
+    first = (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()
     learn = vision.classifier("builtin:xor", out=tmp_path, name="r", progress=False, seed=0)
     with pytest.raises(ConfigError, match="already holds a run"):
-        learn.fit(1, 0.05)
-    assert epochs(tmp_path / "r") == [0]
-    learn.fit(2, 0.05, resume=True)  # the same Learner may continue it
-    assert epochs(tmp_path / "r") == [0, 1]
+        learn.fit(3, 0.05)
+    assert list_states(tmp_path / "r" / "checkpoints") == states  # refused before anything was deleted
+    assert (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() == first
+    learn.fit(3, 0.05, resume=True)  # the same Learner may continue it, from its last checkpoint
+    resume = next(cb for cb in learn.callbacks if type(cb).__name__ == "ResumeFromCheckpoint")
+    assert resume.resumed_from == states[-1]
+    assert epochs(tmp_path / "r") == [0, 1, 2]
+    assert (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[0] == first[0]  # continued, not restarted
     fresh = claim_run_folder(tmp_path, "r", overwrite=True)
     assert not (fresh.path / "metrics.jsonl").exists() and fresh.held_run is False
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from deepdojo.errors import TrainingError, TrainingInterrupted
 from deepdojo.train.callbacks import Callback
+from deepdojo.train.run_folder import refuse_foreign_run
 from deepdojo.train.state_files import check_free_space, list_states, newest_good_state, sweep, write_state
 from deepdojo.train.train_state import check_finite, expected_bytes, gather_state, restore_state
 
@@ -57,6 +58,7 @@ class ResumeFromCheckpoint(Callback):
 
     def before_fit(self) -> None:
         learn, folder = self.learn, checkpoint_dir(self.learn)
+        refuse_foreign_run(learn.run, learn.resume)  # first: a fresh fit below deletes the folder's checkpoints
         sweep(folder)
         sweep(learn.run.path)
         self.resumed_from, self.rejected = None, []
