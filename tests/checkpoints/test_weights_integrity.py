@@ -203,3 +203,30 @@ def test_extra_keys_pass_through_and_registered_fields_are_checked(tmp_path, mon
     monkeypatch.setitem(checkpoint_meta.META_FIELDS, "vocab", vocab)
     with pytest.raises(CheckpointError, match="vocab: expected a list of tokens"):
         save_weights(torch.nn.Linear(2, 2), tmp_path / "v", meta={"vocab": "abc"})
+
+
+def test_a_verified_old_format_file_can_be_upgraded_in_place(best, capsys):
+    """The old format (weights + sidecar with a sha256): refused as is, converted only when its hash matches."""
+    import hashlib
+
+    from deepdojo.train.checkpoint import upgrade_weights
+
+    run_dir, path = best
+    tensors, meta = read_checkpoint(path)
+    raw = st_save({k: v.contiguous() for k, v in tensors.items()})
+    path.write_bytes(raw)
+    side = {k: v for k, v in meta.items() if k not in ("sha256", "format")}
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps({"format": "deepdojo-weights-1", "sha256": hashlib.sha256(raw).hexdigest(), **side}))
+    code, _, err = predict(run_dir, capsys)
+    assert code == 2 and "upgrade_weights" in err
+    tampered = bytearray(raw)
+    tampered[-3] ^= 0x40
+    path.write_bytes(bytes(tampered))
+    with pytest.raises(CheckpointError, match="does not match its sidecar"):
+        upgrade_weights(path)
+    path.write_bytes(raw)
+    upgrade_weights(path)
+    assert not sidecar.exists() and stored_meta(path) == side
+    code, out, _ = predict(run_dir, capsys)
+    assert code == 0 and json.loads(out.splitlines()[-1])["predictions"]

@@ -117,7 +117,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     if not isinstance(stored, dict) or stored.get("format") != FORMAT or META_KEY not in stored:
         raise CheckpointError(f"checkpoint is not in format {FORMAT} (an older deepdojo's, or not deepdojo's): its "
                               "metadata is not integrity-checked", where=str(path),
-                              fix="retrain, or re-save the weights with this version of deepdojo")
+                              fix="retrain, or convert a file of deepdojo's older format with "
+                                  "deepdojo.train.checkpoint.upgrade_weights(path)")
     if stored.get(DIGEST_KEY) != _digest(header, data):
         raise CheckpointError("checkpoint hash does not match its contents (corrupt or modified)", where=str(path),
                               fix="restore the file, or retrain")
@@ -200,3 +201,34 @@ def model_from_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                               fix="use the deepdojo version that trained it, or retrain") from None
     load_into(model, tensors, path)
     return model.eval(), meta
+
+
+def upgrade_weights(path: str | Path) -> Path:
+    """Convert a weights file of the older format (``x.safetensors`` + ``x.json`` sidecar) to this one, in place.
+
+    Only a file whose sidecar carries a SHA-256 that matches it is converted (the old format's own
+    check, now mandatory); its metadata must pass the schema. The sidecar is removed afterwards.
+    """
+    path = weights_path(path)
+    side = path.with_suffix(".json")
+    try:
+        old = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError("no readable JSON sidecar beside this weights file", where=str(side),
+                              fix="retrain: without its sidecar nothing vouches for the file") from None
+    if not isinstance(old, dict) or old.get("format") != "deepdojo-weights-1" or not old.get("sha256"):
+        raise CheckpointError("the sidecar is not a deepdojo-weights-1 sidecar with a sha256", where=str(side),
+                              fix="retrain: nothing vouches for this file")
+    raw = path.read_bytes()
+    check_safetensors_header(raw, path)
+    if hashlib.sha256(raw).hexdigest() != old["sha256"]:
+        raise CheckpointError("weights file hash does not match its sidecar (corrupt or modified)", where=str(path),
+                              fix="restore the file, or retrain")
+    meta = {k: v for k, v in old.items() if k not in ("format", "sha256", "bytes")}
+    try:
+        tensors = st_load(raw)
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"checkpoint cannot be read ({exc!r})"[:300], where=str(path)) from None
+    atomic_write_bytes(path, encode_weights(tensors, meta, str(path)))
+    side.unlink()
+    return path
