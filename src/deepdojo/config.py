@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import tomllib
 import types
 import typing
@@ -43,6 +44,7 @@ class TrainConfig:
     out: str = "runs"
     name: str | None = None
     resume: bool = False
+    overwrite: bool = False  # reuse the name of a folder that holds a run by deleting that run first
     device: Literal["auto", "cpu", "cuda"] = "auto"
     opt: Literal["sgd", "rmsprop", "adam", "adamw"] = "adamw"
     weight_decay: float = 0.01
@@ -86,6 +88,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         """Ranges the types cannot express: one clear error naming the field, for the CLI and the API alike."""
         pct = lambda v: 0.0 <= v < 1.0  # noqa: E731
+        for f in dataclasses.fields(self):  # inf/nan pass "> 0" style checks: no float setting may be either
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"must be a finite number, got {value!r}", where=f.name, fix="change the value")
         rules = [
             ("epochs", self.epochs >= 1, "at least 1"),
             ("batch_size", self.batch_size >= 1, "at least 1"),
@@ -138,14 +144,15 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("config file not found", where=str(path), fix="check the path")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file is larger than {MAX_CONFIG_BYTES // 1024} KiB", where=str(path),
+                          fix="a training config is a few dozen keys: check that this is the right file")
     text = path.read_text(encoding="utf-8-sig")
     try:
         if path.suffix == ".toml":
             values = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            values = yaml.safe_load(text) or {}
+            values = _load_yaml(text, path)
         elif path.suffix == ".json":
             values = json.loads(text)
         else:
@@ -157,9 +164,52 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"cannot parse config: {first}", where=str(path), fix="fix the syntax") from None
     if not isinstance(values, dict):
         raise ConfigError("config must be a mapping of keys to values", where=str(path))
+    _check_expanded_size(values, path)
     if set(values) == {"train"} and isinstance(values["train"], dict):
         values = values["train"]
     return values
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a config file, in bytes
+MAX_YAML_ALIASES = 100  # `*name` references in one YAML document
+MAX_CONFIG_NODES = 100_000  # values in the parsed config with every alias expanded
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    """``yaml.safe_load`` with at most :data:`MAX_YAML_ALIASES` aliases (a 464-byte alias bomb expands ×9 per level)."""
+    import yaml
+
+    class CappedLoader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.events.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_YAML_ALIASES:
+                    raise ConfigError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name)", where=str(path),
+                                      fix="write the values out; deeply nested aliases expand exponentially")
+            return super().compose_node(parent, index)
+
+    loader = CappedLoader(text)
+    try:
+        return loader.get_single_data() or {}
+    finally:
+        loader.dispose()
+
+
+def _check_expanded_size(values: Any, path: Path) -> None:
+    """Refuse a config whose values, with shared (aliased) parts counted each time, exceed :data:`MAX_CONFIG_NODES`."""
+    seen, stack = 0, [values]
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_CONFIG_NODES:
+            raise ConfigError(f"config expands to more than {MAX_CONFIG_NODES} values (YAML aliases?)", where=str(path),
+                              fix="write the values out; a training config is a few dozen keys")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def validate_fields(cls: type, values: dict[str, Any], source: str | None) -> dict[str, Any]:

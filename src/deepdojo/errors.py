@@ -39,6 +39,10 @@ class CheckpointError(DeepdojoError):
     """A checkpoint that is missing, corrupt or untrusted."""
 
 
+class DiskFullError(CheckpointError):
+    """No space left (or over quota) while writing a run folder; the file keeps its old content."""
+
+
 class TrainingError(DeepdojoError):
     """Training cannot go on (for example the loss became NaN)."""
 

@@ -16,11 +16,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import struct
 from pathlib import Path
+from typing import Callable
 
+import matplotlib
 import torch
 from matplotlib.figure import Figure
 
@@ -31,10 +34,29 @@ def subplots(nrows: int = 1, ncols: int = 1, figsize=(6, 4), squeeze: bool = Tru
     return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
+def plain_text(make_figure: Callable[..., bytes | None]) -> Callable[..., bytes | None]:
+    """Draw every text of the figure ``make_figure`` builds as plain text, never as mathtext.
+
+    Labels come from the user's data: a class folder named ``$\\frac{$`` is a
+    name to show, not TeX to parse (mathtext would raise and lose the figure).
+    The setting applies while the figure is built and laid out, when matplotlib
+    creates its text objects (tick labels included).
+    """
+
+    @functools.wraps(make_figure)
+    def wrapped(*args, **kwargs):
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return make_figure(*args, **kwargs)
+
+    return wrapped
+
+
 def fig_to_png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    with matplotlib.rc_context({"text.parse_math": False}):
+        fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
+
 
 def _show(ax, img: torch.Tensor) -> None:
     """One image ``(C, H, W)`` (uint8 or float) on ``ax``."""
@@ -45,6 +67,7 @@ def _show(ax, img: torch.Tensor) -> None:
     ax.imshow(a[..., 0] if a.shape[-1] == 1 else a.clip(0, 1), cmap="gray" if a.shape[-1] == 1 else None)
     ax.axis("off")
 
+@plain_text
 def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
     """A grid of images ``(N, C, H, W)`` with one caption each."""
     n = len(images)
@@ -60,6 +83,7 @@ def gallery_png(images: torch.Tensor, titles: list[str], title: str) -> bytes:
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.85 if rows == 1 else 0.9, hspace=0.45, wspace=0.1)
     return fig_to_png(fig)
 
+@plain_text
 def curves_png(history: list[dict]) -> bytes | None:
     """Loss curves (train/valid) and every other numeric metric per epoch, side by side."""
     if not history:

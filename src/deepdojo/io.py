@@ -1,7 +1,8 @@
 """Files that are either the old or the new content, never a mix: atomic writes and JSON.
 
 The bottom layer: everything that writes a run folder, a cache or a report
-goes through here.
+goes through here. A full disk (or quota) is a one-line :class:`DiskFullError`
+(exit 2) that leaves the file as it was, never a traceback or half a file.
 
 Example:
     >>> import tempfile
@@ -13,16 +14,18 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-from deepdojo.errors import DataError
+from deepdojo.errors import DataError, DiskFullError
 
-
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _UMASK_LOCK = threading.Lock()
 
 
@@ -39,14 +42,30 @@ def file_mode() -> int:
     return 0o666 & ~current_umask()
 
 
+def disk_full_error(path: Path, needed: int) -> DiskFullError:
+    """The one-line error for a write that found no space: bytes needed and free."""
+    try:
+        free = shutil.disk_usage(path.parent if not path.is_dir() else path).free
+    except OSError:
+        free = 0
+    return DiskFullError(f"no space left on device: writing needs {needed} bytes, {free} bytes are free",
+                         where=str(path), fix="free disk space, then rerun (with --resume for a training run)")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` so that ``path`` holds either the old or the new content, never a mix.
 
     The file gets the mode a plain ``open()`` would give it (the umask's), so a
-    team sharing a runs folder can read it.
+    team sharing a runs folder can read it. A full disk (or quota) raises
+    :class:`DiskFullError` and leaves ``path`` as it was.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise disk_full_error(path, len(data)) from None
+        raise
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, file_mode())
@@ -55,10 +74,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            raise disk_full_error(path, len(data)) from None
         raise
     fsync_dir(path.parent)  # the rename itself must survive a power cut
+
+
+def append_bytes(path: Path, data: bytes, sync: bool = True) -> None:
+    """Append ``data`` to ``path`` whole or not at all: a full disk truncates back and raises
+    :class:`DiskFullError` (an append-only log never ends in half a line written by us)."""
+    with open(path, "ab") as f:
+        start = f.tell()
+        try:
+            f.write(data)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+        except OSError as exc:
+            try:
+                f.truncate(start)
+            except OSError:
+                pass
+            if exc.errno in NO_SPACE:
+                raise disk_full_error(path, len(data)) from None
+            raise
 
 
 def fsync_dir(folder: Path) -> None:

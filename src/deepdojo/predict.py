@@ -59,7 +59,7 @@ class Predictor:
         path = weights_path(path)
         if not path.exists():
             raise CheckpointError("checkpoint not found", where=str(path), fix="check the path")
-        return cls(*model_from_checkpoint(path))
+        return cls(*model_from_checkpoint(path))  # digest and metadata schema verified
 
     def predict(self, item: Any, strict: bool = False) -> Any:
         """One raw input (path, PIL image, array, CSV row, string) -> ``(label, index, probabilities)``

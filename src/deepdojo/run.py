@@ -36,7 +36,7 @@ from deepdojo.data.images import ImageFolder
 from deepdojo.data.leakage import describe_leaks
 from deepdojo.data.load import load_data, table_options_of
 from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
-from deepdojo.errors import ConfigError
+from deepdojo.errors import ConfigError, DeepdojoError
 from deepdojo.io import write_json
 from deepdojo.models import default_arch
 from deepdojo.models.fit_check import build_checked
@@ -44,7 +44,7 @@ from deepdojo.tasks import Task, get_task
 from deepdojo.train.distributed import leave_for_evaluation, main_decides
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
-from deepdojo.train.run_folder import RunFolder
+from deepdojo.train.run_folder import RunFolder, check_run_name, claim_run_folder
 
 _FROM_CONFIG = object()  # "out" not given: take cfg.out
 
@@ -117,11 +117,11 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     out = cfg.out if out is _FROM_CONFIG else out
     run_dir = None
     if out is not None:
+        claimed: list[RunFolder] = []  # holds the lock until the Learner's own RunFolder takes it over
+
         def make_run_dir() -> Path:
-            if cfg.resume and not (name or cfg.name):
-                path = RunFolder.latest(out).path
-            else:
-                path = RunFolder.create(out, name or cfg.name, prefix=arch).path
+            claimed.append(claim_run_folder(out, name or cfg.name, arch, resume=cfg.resume, overwrite=cfg.overwrite))
+            path = claimed[0].path
             if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
                 write_json(path / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
             return path
@@ -169,16 +169,21 @@ def finish(learn: Learner, baseline_budget_s: float = 10.0) -> dict[str, Any]:
     Also :meth:`Learner.finish` for a Learner made by :func:`build` / ``vision.classifier`` / ``deepdojo.learner``.
     """
     from deepdojo.evaluate.finish import finish_run
-    from deepdojo.report.html_report import write_report
+    from deepdojo.report.html_report import note_failure, write_report
     from deepdojo.report.interpretation_figures import write_interpretation_figures
 
     if learn.run is None:
         raise ConfigError("finish needs a run folder to write into", where="finish",
                           fix="build the Learner with a run folder (vision.classifier(..., out='runs'), run_dir=...)")
-    out = finish_run(learn, baseline_budget_s=baseline_budget_s)
-    interp = out.get("interpretation")
-    if interp is not None:
-        write_interpretation_figures(interp, learn.run.read_json("interpretation.json"), learn.run.path)
+    try:
+        out = finish_run(learn, baseline_budget_s=baseline_budget_s)
+        interp = out.get("interpretation")
+        if interp is not None:
+            write_interpretation_figures(interp, learn.run.read_json("interpretation.json"), learn.run.path)
+    except (DeepdojoError, MemoryError):
+        raise
+    except Exception as exc:  # the model is trained and saved: a failed plot or baseline must not cost the report
+        note_failure(learn.run.path, "evaluation after training (baselines, diagnosis, interpretation)", exc)
     report = write_report(learn.run.path)
     summary = learn.run.read_json("summary.json") if (learn.run.path / "summary.json").is_file() else {}
     summary.update({"run_dir": str(learn.run.path), "report": str(report)})
@@ -190,6 +195,8 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = (), auto_
 
     ``auto_epochs``: the epoch count is chosen from the data size (train/auto_defaults.py) and said first.
     """
+    if cfg.out is not None:
+        check_run_name(cfg.out, cfg.name, cfg.resume, cfg.overwrite)  # before loading any data
     try:
         learn = build(cfg.data, cfg, progress=not quiet, callbacks=callbacks, quiet=quiet)
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error

@@ -20,7 +20,8 @@ from pathlib import Path
 
 
 def run_job(job: dict) -> int:
-    """In the child: ``cli`` runs ``deepdojo ARGV``; ``writer`` writes state checkpoints forever."""
+    """In the child: ``cli`` runs ``deepdojo ARGV``; ``writer`` writes state checkpoints forever;
+    ``lock`` holds a run folder's lock until killed."""
     if job["kind"] == "cli":
         from deepdojo.cli.main import main
 
@@ -36,6 +37,13 @@ def run_job(job: dict) -> int:
             step = next_seq(folder)
             tensors = {f"t{i}": torch.full((n,), float(step + i)) for i in range(3)}  # content tied to the step
             write_state(folder, tensors, {"step": step}, keep=2)
+    if job["kind"] == "lock":  # hold a run folder's lock until killed
+        from deepdojo.train.run_folder import RunFolder
+
+        run = RunFolder(job["folder"]).lock()
+        print("locked", flush=True)
+        while run:
+            time.sleep(1)
     raise ValueError(job["kind"])
 
 

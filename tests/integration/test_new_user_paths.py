@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from deepdojo.train.checkpoint import read_meta
 from PIL import Image
 
 from deepdojo import vision
@@ -57,7 +59,7 @@ def test_headerless_review_tsv_trains_a_text_model(tmp_path, capsys):
     assert code == 0, err
     summary = last_json(out)
     assert summary["final"]["accuracy"] > 0.9
-    meta = json.loads((Path(summary["run_dir"]) / "checkpoints" / "best.json").read_text())
+    meta = read_meta(Path(summary["run_dir"]) / "checkpoints" / "best.safetensors")
     assert meta["arch"] == "textcnn" and meta["preprocess"]["kind"] == "text"
     code, out, _ = run_cli(capsys, "predict", summary["run_dir"], "the meal was superb and the staff lovely", "--json")
     assert code == 0 and last_json(out)["predictions"][0]["prediction"] == "1"
@@ -114,7 +116,7 @@ def test_cli_tabular_uses_embeddings_with_codes_first(tmp_path, capsys):
                              "--out", tmp_path / "runs", "--json")
     assert code == 0, err
     summary = last_json(out)
-    meta = json.loads((Path(summary["run_dir"]) / "checkpoints" / "best.json").read_text())
+    meta = read_meta(Path(summary["run_dir"]) / "checkpoints" / "best.safetensors")
     assert meta["model_kwargs"]["cardinalities"] == [4]  # oslo, rome, lima + "#na": an embedding, not one-hot
     assert meta["preprocess"]["columns"][0] == "city"  # codes first: TabularModel's convention
     assert summary["final"]["accuracy"] > 0.85  # needs the category and the number together

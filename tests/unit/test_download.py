@@ -236,3 +236,53 @@ def test_offline_is_one_line_with_the_manual_path_and_exit_2(monkeypatch, tmp_pa
 def test_unknown_name_lists_the_catalogue():
     with pytest.raises(Exception, match="use one of cifar10, fashion_mnist, imagenette160, mnist"):
         load_download("mnits")
+
+
+def test_a_hand_placed_file_is_checked_against_the_catalogue_before_use(server, monkeypatch, tmp_path, capsys):
+    """What the offline message tells users to do: the file they put there must be the published one."""
+    import os
+
+    files, (xtr, *_) = mnist_files(np.random.default_rng(7))
+    publish(server, monkeypatch, "mnist", files, "idx", classes=tuple("0123456789"))
+    folder = tmp_path / "cache" / "downloads" / "mnist"
+    folder.mkdir(parents=True)
+    for name, body in files.items():
+        (folder / name).write_bytes(body)
+    wrong = bytearray(files["train-images-idx3-ubyte.gz"])
+    wrong[-5] ^= 0xFF  # same size, other content: the size check alone would pass it
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(bytes(wrong))
+    with pytest.raises(DownloadError, match=r"this file is not the published one \(SHA256 [0-9a-f]{64}, expected"):
+        load_download("mnist")
+    code = main(["train", "download:mnist", "--out", str(tmp_path / "runs"), "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "train-images-idx3-ubyte.gz: this file is not the published one" in err
+    assert server.requests == []  # a file in place is never silently replaced or trusted
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(files["train-images-idx3-ubyte.gz"])
+    data = load_download("mnist", augment="none")
+    assert data.info["sizes"]["train"] + data.info["sizes"]["valid"] == len(xtr) and server.requests == []
+    # checked once, remembered; a later change to the file (same size) is caught again
+    path = folder / "train-images-idx3-ubyte.gz"
+    assert (folder / ".train-images-idx3-ubyte.gz.verified").exists()
+    path.write_bytes(bytes(wrong))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with pytest.raises(DownloadError, match="not the published one"):
+        load_download("mnist")
+
+
+@pytest.mark.parametrize("kind, word", [(tarfile.FIFOTYPE, "FIFO"), (tarfile.CHRTYPE, "device"),
+                                        (tarfile.BLKTYPE, "device")])
+def test_a_tar_with_a_device_or_fifo_member_is_refused_in_one_line(tmp_path, kind, word):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        ok = tarfile.TarInfo("set/train/a/0.png")
+        data = b"not really a png"
+        ok.size = len(data)
+        tar.addfile(ok, io.BytesIO(data))
+        special = tarfile.TarInfo("set/train/a/pipe")
+        special.type = kind
+        tar.addfile(special)
+    archive = tmp_path / "set.tgz"
+    archive.write_bytes(buf.getvalue())
+    with pytest.raises(download.DataError, match=f"archive member 'set/train/a/pipe' is a {word}, not a file or folder"):
+        download.extract_tgz(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / "set").exists()

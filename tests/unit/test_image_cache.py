@@ -123,7 +123,7 @@ def test_sync_reports_a_file_that_vanished_after_the_scan(tmp_path):
     paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
     (root / paths[1]).unlink()
     view = sync_folder(root, paths, None, cache_dir=tmp_path / "c")
-    assert [p.kind for p in view.problems] == ["unreadable"] and view.problems[0].where == paths[1]
+    assert [p.kind for p in view.problems] == ["missing_file"] and view.problems[0].where == paths[1]
     assert len(view.x) == 3 and view.records["row"].tolist() == [0, -1, 1, 2]
 
 

@@ -238,7 +238,9 @@ def test_cli_pretrained_file_runs_the_fine_tune_recipe(tmp_path, weights_bytes, 
     assert cfg["pretrained"].endswith("w.safetensors") and cfg["size"] == 224
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert len([m for m in lines if "train_loss" in m]) == 2  # one frozen epoch + --epochs 1
-    side = json.loads((run / "checkpoints" / "last.json").read_text())
+    from deepdojo.train.checkpoint import read_meta
+
+    side = read_meta(run / "checkpoints" / "last.safetensors")
     assert side["transform"]["mean"] == pytest.approx([sum(IMAGENET_MEAN) / 3])
     from deepdojo.evaluate.run_eval import evaluate_run, load_run_data
 

@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--schedule", choices=["one_cycle", "constant", "cosine", "step", "exponential"])
     p.add_argument("--resume", action="store_true", help="continue the run folder --name (or the newest) from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="reuse --name although that folder holds a run: its files are deleted first")
     p.add_argument("--checkpoint-every", type=int, dest="checkpoint_every", metavar="N",
                    help="also checkpoint the training state every N steps (default: epoch ends and every 10 minutes)")
     p.add_argument("--checkpoint-seconds", type=float, dest="checkpoint_seconds", metavar="M",

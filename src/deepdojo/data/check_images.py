@@ -110,7 +110,14 @@ def _open_checked(path: Path, max_pixels: int) -> tuple[Image.Image, list[tuple[
         except Image.DecompressionBombError as e:
             raise BadImage("bomb", f"decompression bomb refused: {e}") from None
         except UnidentifiedImageError:
+            fmt = _magic_format(path)
+            if fmt:  # a known signature whose header breaks off: a cut-short download or copy
+                raise BadImage("corrupt", f"truncated or corrupt {fmt}: its header cannot be parsed") from None
             raise BadImage("not_image", "not an image: the content is no format Pillow can read") from None
+        except (OSError, SyntaxError, ValueError) as e:
+            if isinstance(e, OSError) and e.errno is not None:
+                raise  # the file system's error (permissions, vanished): "unreadable"
+            raise BadImage("corrupt", f"truncated or corrupt image: {str(e) or type(e).__name__}") from None
     w, h = im.size
     if w * h > max_pixels:
         im.close()
@@ -118,6 +125,22 @@ def _open_checked(path: Path, max_pixels: int) -> tuple[Image.Image, list[tuple[
     if getattr(im, "n_frames", 1) > 1:
         notes.append(("animated", f"animated ({im.n_frames} frames): the first frame is used"))
     return im, notes
+
+
+MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP", b"II*\x00": "TIFF",
+         b"MM\x00*": "TIFF"}
+
+
+def _magic_format(path: Path) -> str | None:
+    """The image format a file's first bytes announce (``None`` if none we know)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((fmt for magic, fmt in MAGIC.items() if head.startswith(magic)), None)
 
 
 def decode_checked(path: str | Path, size: int | None = None, mode: str | None = None,

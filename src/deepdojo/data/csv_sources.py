@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from deepdojo.data.check_csv import Table, read_table
 from deepdojo.data.check_images import MAX_PIXELS
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
+from deepdojo.data.paths import FIX_LINK, path_problem, real_root
 from deepdojo.data.splits import random_split, stratified_split
 from deepdojo.errors import ConfigError, DataError
 
@@ -85,7 +87,7 @@ def _split_indices(labels: np.ndarray | None, n: int, parts: list[str] | None, v
 def _check_image_rows(table: Table, root: Path, pcol: str, lcol: str, scol: str | None, delim: str | None):
     """Row problems of an image list and the set of bad rows."""
     problems, bad = [], set()
-    rroot = root.resolve()
+    rroot = real_root(root)
     for i, (rel, label) in enumerate(zip(table.column(pcol), table.column(lcol))):
         if i in table.bad_rows:  # a ragged or duplicate row is reported once, as that
             bad.add(i)
@@ -93,12 +95,16 @@ def _check_image_rows(table: Table, root: Path, pcol: str, lcol: str, scol: str 
         found = []
         if not rel:
             found.append(Problem(table.where(i, pcol), "empty path", "empty_path", fix="fill in the image path"))
-        elif Path(rel).is_absolute() or not (rroot / rel).resolve().is_relative_to(rroot):
+        elif Path(rel).is_absolute() or os.path.normpath(rel).split(os.sep)[0] == "..":
             found.append(Problem(table.where(i, pcol), f"path {rel!r} escapes the data root {root}", "escaping_path",
                                  fix="use paths relative to the CSV's folder, without ../"))
-        elif not (root / rel).is_file():
-            found.append(Problem(table.where(i, pcol), f"file not found: {rel}", "missing_file",
-                                 fix="fix the path or remove the row"))
+        elif (bad_path := path_problem(root / rel, rroot)) is not None:  # links: one policy with folders (paths.py)
+            kind, reason = bad_path
+            if kind == "missing_file":
+                found.append(Problem(table.where(i, pcol), f"file not found: {rel}", kind,
+                                     fix="fix the path or remove the row"))
+            else:
+                found.append(Problem(table.where(i, pcol), f"{rel}: {reason}", kind, fix=FIX_LINK))
         if not label or (delim and not [t for t in label.split(delim) if t.strip()]):
             found.append(Problem(table.where(i, lcol), "empty label", "empty_label", fix="fill in the label"))
         if scol is not None:

@@ -183,6 +183,10 @@ def extract_tgz(archive: Path, dest: Path) -> Path:
             if m.issym() or m.islnk() or m.name.startswith("/") or ".." in Path(m.name).parts:
                 raise DataError(f"archive member {m.name!r} points outside the archive", where=str(archive),
                                 fix="delete the file and download it again from the catalogue URL")
+            if not (m.isfile() or m.isdir()):  # a device, FIFO or other special file: never created here
+                kind = "device" if m.isdev() and not m.isfifo() else "FIFO" if m.isfifo() else "special file"
+                raise DataError(f"archive member {m.name!r} is a {kind}, not a file or folder", where=str(archive),
+                                fix="delete the file and download it again from the catalogue URL")
         # members checked above; the "data" filter (Python >= 3.11.4) also drops device files and odd modes
         tar.extractall(dest, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     done.write_text("ok\n")

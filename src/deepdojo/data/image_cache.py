@@ -241,8 +241,11 @@ def _decode_record(root: Path, rel: str, size: int | None, max_pixels: int):
         rec["size"], rec["mtime_ns"] = st.st_size, st.st_mtime_ns
         with open(path, "rb") as f:
             rec["sha256"] = np.frombuffer(hashlib.file_digest(f, "sha256").digest(), np.uint8)
-    except OSError as e:  # vanished or unreadable between scan and decode
-        return None, rec, [Problem(rel, f"cannot read the file: {e.strerror or e}", "unreadable", fix=FIX_FILE)]
+    except OSError as e:  # vanished (missing_file), a broken link, or unreadable between scan and decode
+        from deepdojo.data.paths import path_problem, real_root
+
+        kind, reason = path_problem(path, real_root(root)) or ("unreadable", f"cannot read the file: {e.strerror or e}")
+        return None, rec, [Problem(rel, reason, kind, fix=FIX_FILE)]
     a, problems = _decode_one(root, rel, size, max_pixels)
     return a, rec, problems
 

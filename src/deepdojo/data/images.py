@@ -44,6 +44,7 @@ from deepdojo.data.image_cache import CacheView, sync_folder, train_stats
 from deepdojo.data.leakage import MAX_DISTANCE, MAX_PIXEL_DIFF, Leak, leak_counts
 from deepdojo.data.leakage import dedupe as drop_leaks
 from deepdojo.data.leakage import find_leaks
+from deepdojo.data.paths import FIX_LINK, inside, path_problem, real_root
 from deepdojo.data.splits import holdout_splits, load_splits, save_splits, stratified_split
 from deepdojo.errors import ConfigError, DataError
 
@@ -60,41 +61,67 @@ def _visible(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
 
 
-def _image_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Image files anywhere under ``folder``, hidden ones pruned: ``(by extension, found by content)``.
+def _image_files(folder: Path, root_real: str) -> tuple[list[Path], list[Path], list[tuple[Path, str, str]]]:
+    """Image files anywhere under ``folder``, hidden ones pruned: ``(by extension, found by content, bad)``.
 
     A file with no extension at all is opened (header only) and kept when it
     is an image; files with other extensions (notes.txt) are not images.
+    Symlinks follow the policy of ``paths.py``: used when they stay inside the
+    data root; loops, dangling links and links out of the root are ``bad``
+    ``(path, kind, reason)``.
     """
-    found, extensionless = [], []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    found, extensionless, bad, seen = [], [], [], set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real_dir = os.path.realpath(dirpath)
+        if real_dir in seen:  # a directory link back to a folder already walked
+            bad.append((Path(dirpath), "symlink_loop", "symlink loop: this folder links to one already scanned"))
+            dirnames[:] = []
+            continue
+        seen.add(real_dir)
+        if not inside(real_dir, root_real):
+            bad.append((Path(dirpath), "escaping_path", f"leads out of the data root {root_real} (to {real_dir})"))
+            dirnames[:] = []
+            continue
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]  # prune: os.walk honours the edit
         for f in filenames:
             if f.startswith("."):
                 continue
+            p = os.path.join(dirpath, f)
             ext = os.path.splitext(f)[1].lower()
             if ext in IMAGE_EXTENSIONS:
-                found.append(Path(dirpath) / f)
-            elif not ext and sniff_image(Path(dirpath) / f):
-                extensionless.append(Path(dirpath) / f)
-    return sorted(found + extensionless), extensionless
+                problem = path_problem(p, root_real) if os.path.islink(p) else None
+                if problem is None:
+                    found.append(Path(p))
+                else:
+                    bad.append((Path(p), *problem))
+            elif not ext and (not os.path.islink(p) or path_problem(p, root_real) is None) and sniff_image(Path(p)):
+                extensionless.append(Path(p))
+    return sorted(found + extensionless), extensionless, bad
 
 
 def _scan_classes(split_dir: Path, root: Path, problems: list[Problem]) -> dict[str, list[str]]:
     """``{class name: relative posix paths}`` for the class folders of ``split_dir``.
 
     An empty class folder is recorded in ``problems`` (and left out), as is
-    every image found without an extension (a warning: it is used).
+    every image found without an extension (a warning: it is used) and every
+    file or folder the symlink policy refuses (an error).
     """
-    classes = {}
+    classes, root_real = {}, real_root(root)
     for d in _visible(split_dir):
         if not d.is_dir():
+            if d.is_symlink() and not d.exists():  # a class folder link to nowhere (or a loop)
+                kind, reason = path_problem(d, root_real) or ("dangling_symlink", "dangling symlink")
+                problems.append(Problem(d.relative_to(root).as_posix(), reason, kind, fix=FIX_LINK))
             continue
-        files, extensionless = _image_files(d)
+        files, extensionless, bad = _image_files(d, root_real)
+        for path, kind, reason in bad:
+            problems.append(Problem(path.relative_to(root).as_posix(), reason, kind, fix=FIX_LINK))
         for f in extensionless:
             problems.append(Problem(f.relative_to(root).as_posix(), "image file without an extension (used)",
                                     "no_extension", severity="warning", fix="add the extension, e.g. .png"))
         if not files:
+            if bad:
+                continue  # reported above, file by file
             fix = f"add images ({_EXT_LIST}) or remove the folder"
             problems.append(Problem(str(d), "class folder has no images", "empty_class", fix=fix))
             continue

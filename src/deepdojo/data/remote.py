@@ -5,8 +5,10 @@ the server only for the missing tail (an HTTP ``Range: bytes=N-`` request);
 a server that ignores the range sends the whole file and the part is
 rewritten from the start. When the file is complete its digest is checked:
 a mismatch deletes the part (it cannot be repaired by resuming) and raises;
-a match renames it to ``dest`` in one step, so ``dest`` existing means
-``dest`` was verified.
+a match renames it to ``dest`` in one step. A file found at ``dest`` (put
+there by hand, as the offline message suggests) is checked the same way
+before it is used, once: a ``.<name>.verified`` marker remembers the check
+until the file changes.
 
 Example (a file served from a local folder stands in for a server):
     >>> import hashlib, tempfile
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import socket
 import sys
@@ -119,7 +122,7 @@ def fetch(url: str, dest: str | Path, *, sha256: str | None = None, md5: str | N
     """
     dest = Path(dest)
     if dest.exists():
-        return dest
+        return verified_in_place(dest, url, sha256, md5, size)
     log = log or (lambda msg: print(f"deepdojo: {msg}", file=sys.stderr))
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -147,4 +150,48 @@ def fetch(url: str, dest: str | Path, *, sha256: str | None = None, md5: str | N
             raise offline_error(url, dest, e.strerror or e, offline_alternative) from None
     _verify(part, dest, sha256, md5, size)
     os.replace(part, dest)  # atomic: dest appears only verified and whole
+    _remember_verified(dest, sha256, md5, size)
+    return dest
+
+
+def _marker(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.verified")
+
+
+def _stamp(dest: Path, sha256: str | None, md5: str | None, size: int | None) -> str:
+    """What a verification vouched for: the expected digest and the file as it was (size, mtime)."""
+    st = dest.stat()
+    return json.dumps({"sha256": sha256, "md5": md5, "size": size, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
+
+
+def _remember_verified(dest: Path, sha256: str | None, md5: str | None, size: int | None) -> None:
+    from deepdojo.io import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(_marker(dest), _stamp(dest, sha256, md5, size).encode())
+    except (OSError, DataError):
+        pass  # only a cache of the check: without it the next use hashes the file again
+
+
+def verified_in_place(dest: Path, url: str, sha256: str | None, md5: str | None, size: int | None) -> Path:
+    """A file already at ``dest`` (downloaded earlier, or put there by hand as the offline message says)
+    is used only when it matches the published size and digest; checked once, then remembered until the
+    file changes."""
+    marker = _marker(dest)
+    try:
+        if marker.read_text() == _stamp(dest, sha256, md5, size):
+            return dest
+    except OSError:
+        pass
+    actual_size = dest.stat().st_size
+    problems = [f"size {actual_size} bytes, expected {size}"] if size is not None and actual_size != size else []
+    for algorithm, expected in (("sha256", sha256), ("md5", md5)):
+        if expected and not problems:
+            actual = file_digest(dest, algorithm)
+            if actual != expected.lower():
+                problems.append(f"{algorithm.upper()} {actual}, expected {expected.lower()}")
+    if problems:
+        raise DownloadError(f"this file is not the published one ({'; '.join(problems)})", where=str(dest),
+                            fix=f"replace it with {url}, or delete it and run again to download it")
+    _remember_verified(dest, sha256, md5, size)
     return dest

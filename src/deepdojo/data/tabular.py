@@ -41,6 +41,25 @@ def _number(text: str) -> float:
     return float(text)
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _not_finite32(text: str) -> str | None:
+    """Why a numeric cell cannot be a float32 feature or target (``inf``, ``-inf``, ``1e308``), else None.
+
+    Training runs in float32: a value past its range becomes inf there and the
+    loss turns NaN in the first step, which would look like a bad learning rate.
+    """
+    v = _number(text)
+    if math.isnan(v):
+        return None  # missing: filled (features) or reported as a NaN target
+    if math.isinf(v):
+        return f"{text.strip()!r} is not a finite number"
+    if abs(v) > FLOAT32_MAX:
+        return f"{text.strip()!r} overflows float32 (largest {FLOAT32_MAX:.3g})"
+    return None
+
+
 def _is_numeric(values: list[str]) -> bool:
     try:
         [_number(v) for v in values]
@@ -81,6 +100,10 @@ def _target(table, target: str, task: str | None, bad: set[int]):
         elif not as_classes and not _is_numeric([v]):
             problems.append(Problem(table.where(i, target), f"target {v!r} is not a number", "bad_target",
                                     fix="use numbers for a regression target"))
+            bad.add(i)
+        elif not as_classes and (why := _not_finite32(v)):
+            problems.append(Problem(table.where(i, target), f"target {why}", "not_finite",
+                                    fix="fix the value, rescale the target, or remove the row"))
             bad.add(i)
     return task, values, problems
 
@@ -140,6 +163,10 @@ def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, 
             if i not in bad and not _is_numeric([v]):
                 problems.append(Problem(table.where(i, name), f"{v!r} is not a number", "bad_number",
                                         fix=f"fix the value, or treat {name} as categorical"))
+                bad.add(i)
+            elif i not in bad and (why := _not_finite32(v)):
+                problems.append(Problem(table.where(i, name), why, "not_finite",
+                                        fix=f"fix the value, rescale {name}, or leave it empty (missing)"))
                 bad.add(i)
     report = CheckReport(len(table.rows), table.problems + problems)
     keep, skipped = _finish(report, bad, len(table.rows), skip_bad, str(table.path))

@@ -59,10 +59,12 @@ def use_recorded_normalization(run_dir: Path, data: Data) -> None:
     Rebuilt data computes its own statistics; a run that trained with others
     (``--pretrained imagenet``) must be evaluated with those, or every input is shifted.
     """
+    from deepdojo.train.checkpoint import read_meta, weights_path
+
     for name in ("best", "last"):
-        side = Path(run_dir) / "checkpoints" / f"{name}.json"
-        if side.is_file():
-            recorded = (read_json_file(side) or {}).get("transform") or {}
+        path = weights_path(Path(run_dir) / "checkpoints" / name)
+        if path.is_file():
+            recorded = read_meta(path).get("transform") or {}  # verified: the metadata is in the weights file
             if recorded.get("kind") == "image" and recorded != data.info.get("transform"):
                 from deepdojo.train.pretrained import set_image_normalization
 
@@ -100,7 +102,7 @@ def eval_loader(data: Data, split: str):
 
 
 def learner_for_run(run_dir: str | Path, data: Data, checkpoint: str = "best", metrics: list[str] | None = None):
-    """A Learner around the run's checkpoint (no callbacks, no run folder) and the checkpoint's sidecar."""
+    """A Learner around the run's checkpoint (no callbacks, no run folder) and the checkpoint's verified metadata."""
     from deepdojo.tasks import get_task
     from deepdojo.train.checkpoint import model_from_checkpoint
     from deepdojo.train.learner import Learner

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -40,6 +39,7 @@ import numpy as np
 
 from deepdojo.data.sealed import SealedSplit, TestSetSealedError, seal  # noqa: F401 (re-exported)
 from deepdojo.errors import DeepdojoError
+from deepdojo.io import append_bytes
 
 LOG_NAME = "test_log.jsonl"
 
@@ -94,10 +94,7 @@ class TestVault:
             "metrics": metrics,
         }
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(entry) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_bytes(self.path, (json.dumps(entry) + "\n").encode())  # whole line or a DiskFullError
         return {**entry, "warning": repeated_look_warning(look)}
 
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from deepdojo.report.plots import curves_png
 from deepdojo.train.run_folder import RunFolder
 from deepdojo.io import atomic_write_bytes, read_json_file
+
+log = logging.getLogger("deepdojo")
+NOTES_FILE = "report_notes.jsonl"
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
@@ -49,32 +53,92 @@ def _json_block(path: Path) -> str:
     return f"<pre>{html.escape(json.dumps(read_json_file(path), indent=2))}</pre>"
 
 
-def sections(run: RunFolder) -> list[tuple[str, str]]:
-    """``(title, html)`` pairs; later issues add sections (baselines, diagnosis, gallery)."""
-    out: list[tuple[str, str]] = []
+def _metrics_section(run: RunFolder) -> list[tuple[str, str]]:
     summary = run.read_json("summary.json") if (run.path / "summary.json").exists() else {}
     final = summary.get("final") or {}
     labels = {"lr": "lr (last step)", "seconds": "seconds (last epoch)"}
     rows = [(labels.get(k, k), v) for k, v in final.items() if k != "epoch"]
     if summary.get("best_epoch") is not None:
         rows.append(("best epoch (lowest valid_loss)", summary["best_epoch"] + 1))
-    out.append(("Final metrics (validation)", _table(rows) if rows else "<p class='note'>no epochs recorded</p>"))
+    return [("Final metrics (validation)", _table(rows) if rows else "<p class='note'>no epochs recorded</p>")]
+
+
+def _curves_section(run: RunFolder) -> list[tuple[str, str]]:
     png = curves_png(run.read_metrics())
-    if png:
-        out.append(("Training curves", f"<img alt='training curves' src='{data_uri(png)}'>"))
+    return [("Training curves", f"<img alt='training curves' src='{data_uri(png)}'>")] if png else []
+
+
+def _lr_find_section(run: RunFolder) -> list[tuple[str, str]]:
     lr_png = run.path / "lr_find.png"
-    if lr_png.exists():
-        expl = html.escape((summary.get("lr_find") or {}).get("explanation", ""))
-        out.append(("Learning-rate finder", f"<p>{expl}</p><img alt='LR finder' src='{data_uri(lr_png.read_bytes())}'>"))
+    if not lr_png.exists():
+        return []
+    summary = run.read_json("summary.json") if (run.path / "summary.json").exists() else {}
+    expl = html.escape((summary.get("lr_find") or {}).get("explanation", ""))
+    return [("Learning-rate finder", f"<p>{expl}</p><img alt='LR finder' src='{data_uri(lr_png.read_bytes())}'>")]
+
+
+def _evaluation_sections(run: RunFolder) -> list[tuple[str, str]]:
     from deepdojo.report.sections_eval import evaluation_sections
 
-    out += evaluation_sections(run)
+    return evaluation_sections(run)
+
+
+def _suspects_section(run: RunFolder) -> list[tuple[str, str]]:
     from deepdojo.report.sections_data import suspects_section
 
-    out += suspects_section(run)
-    out.append(("Config", _json_block(run.path / "config.json")))
-    out.append(("Manifest", _json_block(run.path / "manifest.json")))
+    return suspects_section(run)
+
+
+def _notes_section(run: RunFolder) -> list[tuple[str, str]]:
+    """Steps after training that failed (``report_notes.jsonl``): the report says so instead of being lost."""
+    path = run.path / NOTES_FILE
+    if not path.exists():
+        return []
+    notes = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = "".join(f"<li>{html.escape(n.get('step', '?'))}: {html.escape(n.get('error', ''))}</li>" for n in notes)
+    return [("Notes", f"<p class='note'>Parts of this run's evaluation failed; what they would show is missing "
+                      f"below.</p><ul>{items}</ul>")] if items else []
+
+
+# (title shown if the section fails, builder): one builder's failure becomes a note, the rest still render
+SECTIONS = [
+    ("Notes", _notes_section),
+    ("Final metrics (validation)", _metrics_section),
+    ("Training curves", _curves_section),
+    ("Learning-rate finder", _lr_find_section),
+    ("Evaluation", _evaluation_sections),
+    ("Label suspects", _suspects_section),
+    ("Config", lambda run: [("Config", _json_block(run.path / "config.json"))]),
+    ("Manifest", lambda run: [("Manifest", _json_block(run.path / "manifest.json"))]),
+]
+
+
+def sections(run: RunFolder) -> list[tuple[str, str]]:
+    """``(title, html)`` pairs in report order; a section that raises is replaced by a note saying why."""
+    out: list[tuple[str, str]] = []
+    for title, build in SECTIONS:
+        try:
+            out += build(run)
+        except Exception as exc:  # a report with one note beats no report (and the traceback is logged)
+            log.warning("deepdojo: report section %r failed: %s", title, _one_line(exc))
+            out.append((title, f"<p class='note'>This section could not be rendered ({html.escape(_one_line(exc))}); "
+                               "the rest of the report is complete.</p>"))
     return out
+
+
+def _one_line(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}"[:300] if first else type(exc).__name__
+
+
+def note_failure(run_dir: str | Path, step: str, exc: BaseException) -> None:
+    """Record that ``step`` failed for this run (shown under "Notes" in the report) and warn on stderr."""
+    import sys
+
+    from deepdojo.io import append_bytes
+
+    sys.stderr.write(f"deepdojo: warning: {step} failed ({_one_line(exc)}); the report notes it\n")
+    append_bytes(Path(run_dir) / NOTES_FILE, (json.dumps({"step": step, "error": _one_line(exc)}) + "\n").encode())
 
 
 def write_report(run_dir: str | Path) -> Path:

@@ -7,4 +7,4 @@ no figure is left registered to leak.
 
 from __future__ import annotations
 
-from deepdojo.figures import curves_png, fig_to_png, subplots  # noqa: F401 (re-exported)
+from deepdojo.figures import curves_png, fig_to_png, plain_text, subplots  # noqa: F401 (re-exported)

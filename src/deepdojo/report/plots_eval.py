@@ -8,9 +8,10 @@ import numpy as np
 import torch
 
 from deepdojo.figures import _show, gallery_png  # noqa: F401 (re-exported: they live in the bottom layer)
-from deepdojo.report.plots import fig_to_png, subplots
+from deepdojo.report.plots import fig_to_png, plain_text, subplots
 
 
+@plain_text
 def confusion_png(cm: np.ndarray, classes: list[str]) -> bytes:
     """Counts with the row-normalized share as colour (rows: actual, columns: predicted)."""
     cm = np.asarray(cm)
@@ -51,6 +52,7 @@ def maps_png(maps: torch.Tensor, title: str, max_maps: int = 32) -> bytes:
     return fig_to_png(fig)
 
 
+@plain_text
 def gradcam_png(image: torch.Tensor, heat: torch.Tensor, caption: str) -> bytes:
     """The image ``(C, H, W)`` beside itself overlaid with the heat map ``(H, W)``."""
     fig, axes = subplots(1, 2, figsize=(6, 3.2))

@@ -27,7 +27,7 @@ from deepdojo.search.space import parse_param_flags, parse_space, read_space_fil
 __all__ = ["SearchResult", "SearchSettings", "best_trial", "parse_space", "run"]
 
 # TrainConfig fields that belong to one run, not to the search (each trial sets its own)
-PER_RUN_FIELDS = ("data", "out", "name", "resume")
+PER_RUN_FIELDS = ("data", "out", "name", "resume", "overwrite")
 
 
 def run(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from deepdojo.report.plots import fig_to_png, subplots
+from deepdojo.report.plots import fig_to_png, plain_text, subplots
 from deepdojo.search.space import Dist
 
 
@@ -17,6 +17,7 @@ def _complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["state"] == "COMPLETE" and r["value"] is not None and math.isfinite(r["value"])]
 
 
+@plain_text
 def history_png(rows: list[dict[str, Any]], metric: str, direction: str) -> bytes | None:
     """Metric per trial number, with the running best among feasible trials."""
     done = _complete(rows)
@@ -46,6 +47,7 @@ def history_png(rows: list[dict[str, Any]], metric: str, direction: str) -> byte
     return fig_to_png(fig)
 
 
+@plain_text
 def slices_png(rows: list[dict[str, Any]], space: dict[str, Dist], metric: str) -> bytes | None:
     """One panel per parameter: its value (log axis where sampled on a log scale) against the metric."""
     done = _complete(rows)

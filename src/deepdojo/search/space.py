@@ -41,7 +41,7 @@ from deepdojo.errors import ConfigError
 KINDS = ("log", "uniform", "int", "logint", "choice")
 _CALL = re.compile(r"^\s*(\w+)\s*\((.*)\)\s*$", re.S)
 # Fields a search must not vary: they name the data, the folders, or the split.
-FIXED_FIELDS = ("data", "out", "name", "resume", "seed", "valid_pct", "test_pct", "device")
+FIXED_FIELDS = ("data", "out", "name", "resume", "overwrite", "seed", "valid_pct", "test_pct", "device")
 
 
 @dataclass(frozen=True)

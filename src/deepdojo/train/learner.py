@@ -144,6 +144,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
             from deepdojo.train.run_folder import RunFolder
 
             self.run = RunFolder(run_dir)
+            if self.dist is None or self.dist.main:  # one trainer per run folder (see run_folder.py); rank 0 holds it
+                self.run.lock()
         self.callbacks: list[Callback] = []
         extra = standard_callbacks(self, progress, grad_clip) if default_callbacks else []
         self.add_callbacks([*extra, *callbacks])
@@ -489,7 +491,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         return self.lr_find_result
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
-        """Write the model weights (``.safetensors``) and a JSON sidecar; returns the weights path.
+        """Write the model weights and their metadata to one ``.safetensors`` file; returns its path.
 
         A bare name (``"stage1"``) goes to the run folder's ``checkpoints/``.
         """

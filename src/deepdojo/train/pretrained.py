@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,14 +78,12 @@ DEFAULT_SIZE = 224  # the resolution the weights were trained at, unless the use
 
 
 def is_weights_file(spec: str | None) -> bool:
-    """A ``.safetensors`` path that is not a deepdojo checkpoint (no deepdojo sidecar next to it)."""
+    """A ``.safetensors`` path that is not a deepdojo checkpoint (no deepdojo metadata in its header)."""
     if not spec or not spec.endswith(".safetensors"):
         return False
-    side = Path(spec).with_suffix(".json")
-    try:
-        return not str(json.loads(side.read_text()).get("format", "")).startswith("deepdojo")
-    except (OSError, ValueError, AttributeError):  # no sidecar, or not ours
-        return True
+    from deepdojo.train.checkpoint import is_deepdojo_weights
+
+    return not is_deepdojo_weights(spec)
 
 
 def uses_imagenet_weights(spec: str | None) -> bool:
@@ -120,11 +117,11 @@ def imagenet_file(arch: str, cache_dir: str | Path | None = None, log=None) -> P
 
 def read_weights(path: Path, sha256: str | None = None) -> dict:
     """Tensors of a safetensors file (pickles refused before anything is parsed; hash checked if given)."""
-    from deepdojo.train.checkpoint import read_verified_tensors
+    from deepdojo.train.checkpoint import read_foreign_tensors
 
     if not path.is_file():
         raise CheckpointError("weights file not found", where=str(path), fix="check the path")
-    return read_verified_tensors(path, sha256)
+    return read_foreign_tensors(path, sha256)
 
 
 def resolve_arch(spec: str, arch: str) -> str:

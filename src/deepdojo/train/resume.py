@@ -35,6 +35,7 @@ from pathlib import Path
 
 from deepdojo.errors import TrainingError, TrainingInterrupted
 from deepdojo.train.callbacks import Callback
+from deepdojo.train.run_folder import refuse_foreign_run
 from deepdojo.train.state_files import check_free_space, list_states, newest_good_state, read_state, sweep, write_state
 from deepdojo.train.train_state import check_finite, expected_bytes, gather_state, restore_state
 
@@ -58,6 +59,8 @@ class ResumeFromCheckpoint(Callback):
     def before_fit(self) -> None:
         learn, folder = self.learn, checkpoint_dir(self.learn)
         dist = learn.dist
+        if dist is None or dist.main:  # first: a fresh fit (in _housekeeping) deletes the folder's checkpoints
+            refuse_foreign_run(learn.run, learn.resume)
         self.resumed_from, self.rejected = None, []
         lr_factor, learn.rollback_lr_factor = getattr(learn, "rollback_lr_factor", None), None  # a pending NaN rollback
         found = self._housekeeping(folder) if dist is None or dist.main else None

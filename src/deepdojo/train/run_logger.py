@@ -6,17 +6,19 @@ Example:
     >>> from deepdojo.data import load_builtin
     >>> learn = Learner(torch.nn.Linear(2, 2), load_builtin("xor"), progress=False, run_dir=tempfile.mkdtemp())
     >>> _ = learn.fit(1, 0.01)
-    >>> sorted(p.name for p in learn.run.path.iterdir())[:4]
+    >>> sorted(p.name for p in learn.run.path.iterdir() if p.name != ".lock")[:4]
     ['checkpoints', 'config.json', 'manifest.json', 'metrics.csv']
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
+from deepdojo.errors import DiskFullError
 from deepdojo.train.callbacks import Callback
 from deepdojo.train.early_stopping import Monitor
-from deepdojo.train.run_folder import manifest
+from deepdojo.train.run_folder import manifest, refuse_foreign_run
 
 
 class RunLogger(Callback):
@@ -31,6 +33,7 @@ class RunLogger(Callback):
 
     def before_fit(self) -> None:
         learn, run = self.learn, self.learn.run
+        refuse_foreign_run(run, learn.resume)  # before anything is written: another run's metrics stay its own
         self.t0 = time.perf_counter()
         if learn.resume and (run.path / "config.json").exists():
             run.truncate_metrics(learn.epoch)  # epochs after the checkpoint are redone; a mid-epoch one is written once
@@ -53,6 +56,7 @@ class RunLogger(Callback):
                     self.writer.add_scalar(key, value, self.learn.record["epoch"])
 
     def after_fit(self) -> None:
+        in_flight = sys.exc_info()[1]  # after_fit runs in the loop's `finally`: an error may be on its way out
         if self.t0 is None:
             return
         learn, history = self.learn, self.learn.run.read_metrics()
@@ -74,11 +78,16 @@ class RunLogger(Callback):
                 "metrics": str(learn.run.path / "metrics.jsonl"),
             },
         }
-        learn.run.write_json("summary.json", summary)
         self.t0 = None
-        if self.writer is not None:
-            self.writer.close()  # a writer holds a file and a thread: one per fit, closed with it
-            self.writer = None
+        try:
+            learn.run.write_json("summary.json", summary)
+        except DiskFullError:
+            if in_flight is None:
+                raise  # otherwise the error that stopped the fit (often the same full disk) is the one to report
+        finally:
+            if self.writer is not None:
+                self.writer.close()  # a writer holds a file and a thread: one per fit, closed with it
+                self.writer = None
 
 
 class SaveCheckpoints(Callback):

@@ -43,7 +43,7 @@ from typing import Any
 
 import torch
 
-from deepdojo.errors import CheckpointError
+from deepdojo.errors import CheckpointError, DiskFullError
 from deepdojo.io import atomic_write_bytes, file_mode, fsync_dir
 from deepdojo.train.checkpoint import check_safetensors_header
 
@@ -199,13 +199,13 @@ def write_state(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, 
         # indent for people; no trailing newline, so any truncation breaks the JSON
         side_bytes = json.dumps(meta, indent=1, allow_nan=False).encode()
         atomic_write_bytes(side, side_bytes)
-    except OSError as exc:
+    except (OSError, DiskFullError) as exc:
         path.unlink(missing_ok=True)  # a tensors file without its sidecar is no checkpoint
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(exc, DiskFullError) or exc.errno in (errno.ENOSPC, errno.EDQUOT):
             free = shutil.disk_usage(folder).free
             header, items = safetensors_layout(tensors)
             need = len(header) + sum(t.numel() * t.element_size() for _, t in items)
-            raise CheckpointError(
+            raise DiskFullError(
                 f"no space left on device: the checkpoint needs {need} bytes, "
                 f"{free} bytes are free", where=str(path),
                 fix="free disk space, then rerun with --resume (the previous checkpoint is intact)") from None

@@ -207,14 +207,13 @@ def load_pretrained(model: nn.Module, source: str | Path, arch: str | None = Non
     freshly initialised when the number of classes changed. Returns what was
     loaded and what was kept new.
     """
-    from deepdojo.train.checkpoint import read_meta, read_verified_tensors
+    from deepdojo.train.checkpoint import read_checkpoint
 
     path = find_checkpoint(source)
-    meta = read_meta(path)
+    tensors, meta = read_checkpoint(path)  # one read, verified: digest and metadata schema
     if arch is not None and meta.get("arch") not in (None, arch):
         raise CheckpointError(f"checkpoint is a {meta['arch']!r}, not a {arch!r}", where=str(path),
                               fix=f"use --arch {meta['arch']}")
-    tensors = read_verified_tensors(path, meta.get("sha256"))
     own = model.state_dict()
     keep = {k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape}
     head = {id(p) for p in layer_groups(model)[-1]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -116,8 +117,8 @@ def test_evaluate_cli_test_split_logs_and_warns(trained_run, capsys):
     out, err = capsys.readouterr()
     assert "look number 2" in err and "look 2 at this test set" in out
     log = [json.loads(line) for line in (trained_run / "test_log.jsonl").read_text().splitlines()]
-    sidecar = json.loads((trained_run / "checkpoints" / "best.json").read_text())
-    assert len(log) == 2 and all(e["checkpoint_sha256"] == sidecar["sha256"] for e in log)
+    file_sha = hashlib.sha256((trained_run / "checkpoints" / "best.safetensors").read_bytes()).hexdigest()
+    assert len(log) == 2 and all(e["checkpoint_sha256"] == file_sha for e in log)  # what sha256sum prints
     assert log[0]["metrics"]["accuracy"] == first["metrics"]["accuracy"]
 
 
