@@ -15,7 +15,7 @@ install: $(BIN)/python
 	$(PIP) -e .
 
 install-test: $(BIN)/python
-	$(PIP) -e ".[test,search]"
+	$(PIP) -e ".[test,search,export]"
 
 demo: install
 	$(BIN)/deepdojo quickstart --out demo
@@ -28,6 +28,8 @@ bench: install-test
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/digits.py
 	$(BIN)/python benchmarks/checkpoint_overhead.py
+	$(BIN)/python benchmarks/export_latency.py
+	$(BIN)/python benchmarks/speed_options.py
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py

@@ -60,6 +60,10 @@ class TrainConfig:
     checkpoint_every: int | None = None  # also save full training state every N steps (resume mid-epoch)
     checkpoint_seconds: float | None = 600.0  # ... and every M seconds; always at each epoch end
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    nproc: int = 1  # processes on this machine (`deepdojo train --nproc N` starts them with torchrun)
+    strategy: Literal["ddp", "fsdp"] = "ddp"  # data parallelism under torchrun; fsdp: FSDP2 fully_shard
+    channels_last: bool = False  # NHWC memory format for CNNs
+    compile: bool = False  # torch.compile the training step's module
     pretrained: str | None = None  # a run folder or .safetensors to start from (new head), or timm:NAME / torchvision:NAME
     # data: columns and parsing of CSV/TSV/TXT files (None: detected)
     text_col: str | None = None  # the column of free text (routes the file to a text model)
@@ -92,6 +96,7 @@ class TrainConfig:
             ("test_pct", pct(self.test_pct) and self.valid_pct + self.test_pct < 1, "in [0, 1) with valid_pct + test_pct < 1"),
             ("size", self.size is None or self.size >= 1, "at least 1"),
             ("checkpoint_every", self.checkpoint_every is None or self.checkpoint_every >= 1, "at least 1 (or unset)"),
+            ("nproc", self.nproc >= 1, "at least 1"),
             ("checkpoint_seconds", self.checkpoint_seconds is None or self.checkpoint_seconds > 0, "positive (or unset)"),
             ("early_stop", self.early_stop is None or self.early_stop >= 1, "at least 1 (or unset)"),
             ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "positive (or unset)"),

@@ -40,6 +40,7 @@ from deepdojo.io import write_json
 from deepdojo.models import default_arch
 from deepdojo.models.fit_check import build_checked
 from deepdojo.tasks import Task, get_task
+from deepdojo.train.distributed import leave_for_evaluation, main_decides
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
 from deepdojo.train.run_folder import RunFolder
@@ -110,12 +111,16 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     out = cfg.out if out is _FROM_CONFIG else out
     run_dir = None
     if out is not None:
-        if cfg.resume and not (name or cfg.name):
-            run_dir = RunFolder.latest(out).path
-        else:
-            run_dir = RunFolder.create(out, name or cfg.name, prefix=arch).path
-        if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
-            write_json(run_dir / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
+        def make_run_dir() -> Path:
+            if cfg.resume and not (name or cfg.name):
+                path = RunFolder.latest(out).path
+            else:
+                path = RunFolder.create(out, name or cfg.name, prefix=arch).path
+            if data.info.get("skipped"):  # what --skip-bad left out, beside the run it shaped
+                write_json(path / "skipped.json", {"source": cfg.data, "skipped": data.info["skipped"]})
+            return path
+
+        run_dir = main_decides(make_run_dir, cfg.device, cfg.strategy)  # [distributed] rank 0 names it, once
     if cfg.early_stop:
         from deepdojo.train.early_stopping import EarlyStopping
 
@@ -127,6 +132,7 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
         deterministic=cfg.deterministic, device=cfg.device, bf16=cfg.bf16, run_dir=run_dir, progress=progress,
         config={**cfg.to_dict(), "arch": arch, "task": task.name}, model_spec=spec,
         checkpoint_every=cfg.checkpoint_every, checkpoint_seconds=cfg.checkpoint_seconds, finisher=finish,
+        strategy=cfg.strategy, channels_last=cfg.channels_last, compile=cfg.compile,
     )
 
 
@@ -178,7 +184,9 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = ()) -> di
     except DataCheckError as exc:  # stop before epoch 1 with every bad item listed, then the one-line error
         sys.stderr.write(exc.report.format() + "\n")
         raise
-    fit(learn, cfg, quiet=quiet)
+    fit(learn, cfg, quiet=quiet)  # [distributed] the LR finder is a collective: every rank runs it, rank 0 shows it
+    if not leave_for_evaluation(learn):  # [distributed] rank 0 evaluates and reports alone
+        return {}
     summary = finish(learn)
     if not quiet:
         final = summary.get("final") or {}

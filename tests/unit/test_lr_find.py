@@ -103,3 +103,37 @@ def test_lr_find_result_is_short_text_with_a_png():
     text = repr(res)
     assert len(text) < 300 and "suggestion=" in text
     assert res._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_lr_find_runs_the_learners_own_step_with_step_shaping_callbacks_only():
+    """The finder drives the normal loop: gradient clipping (in_lr_find) acts, loggers and the like do not."""
+    from deepdojo import Learner
+    from deepdojo.data import load_builtin
+    from deepdojo.models import create_model
+    from deepdojo.train.callbacks import Callback
+    from deepdojo.train.guards import GradientClip
+
+    class Count(Callback):
+        def __init__(self, shapes: bool):
+            self.in_lr_find, self.n = shapes, 0
+
+        def after_backward(self):
+            self.n += 1
+
+    shaping, logging = Count(True), Count(False)
+    clip = GradientClip(max_norm=1e-3)
+    learn = Learner(create_model("mlp", 2, in_features=2), load_builtin("moons", seed=0), seed=0, progress=False,
+                    callbacks=[shaping, logging, clip])
+    norms = []
+    real = clip.after_backward
+
+    def spy():
+        real()
+        norms.append(float(sum(p.grad.norm() ** 2 for p in learn.model.parameters() if p.grad is not None) ** 0.5))
+
+    clip.after_backward = spy
+    learn.add_callbacks([])  # re-collect hooks with the spy
+    res = learn.lr_find(num_it=30, show=False)
+    assert shaping.n == len(norms) >= len(res.lrs) > 5 and logging.n == 0
+    assert max(norms) <= 1e-3 * 1.001  # every finder step was clipped, as a training step would be
+    assert learn.history == [] and learn.epoch == 0 and learn.step == 0  # no epoch records, loop state restored

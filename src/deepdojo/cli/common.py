@@ -109,9 +109,10 @@ def _error(text: str) -> float:
 
 
 FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out", "name", "device", "opt",
-               "weight_decay", "valid_pct", "test_pct", "augment", "epochs", "schedule", "resume", "bf16", "deterministic",
-               "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds",
-               "text_col", "label_col", "delimiter", "train_dev_pct", "metrics", "early_stop", "monitor", "grad_clip",
+               "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "bf16",
+               "deterministic", "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "nproc", "strategy",
+               "channels_last", "compile",
+               "text_col", "label_col", "delimiter", "metrics", "early_stop", "monitor", "grad_clip",
                "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error")
 
 

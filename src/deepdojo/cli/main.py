@@ -17,13 +17,13 @@ import sys
 import traceback
 
 from deepdojo.cli import (
-    data_cmd, diagnose_cmd, evaluate_cmd, interpret_cmd, lr_find_cmd, predict_cmd, quickstart_cmd, report_cmd,
-    search_cmd, summary_cmd, train_cmd,
+    data_cmd, diagnose_cmd, evaluate_cmd, export_cmd, interpret_cmd, lr_find_cmd, predict_cmd, quickstart_cmd,
+    report_cmd, search_cmd, summary_cmd, train_cmd,
 )
 from deepdojo.errors import DeepdojoError
 
 COMMANDS = [quickstart_cmd, train_cmd, lr_find_cmd, predict_cmd, data_cmd, evaluate_cmd, diagnose_cmd, interpret_cmd,
-            report_cmd, search_cmd, summary_cmd]
+            report_cmd, export_cmd, search_cmd, summary_cmd]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -47,10 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _main(argv)
+    from deepdojo.cli.launch import record_status
+
+    record_status(code)  # [distributed] a worker under `--nproc` tells the launcher how it ended
+    return code
+
+
+def _main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad flag (already reported in one line)
         return int(exc.code or 0)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.run(args) or 0)
     except DeepdojoError as exc:

@@ -4,6 +4,8 @@ INPUT is an image file or folder, a CSV/TSV of rows (a table run: raw values,
 categories as text; an image-list run: its path column; a text run: its text
 column), a comma-separated row, or a text. Inputs that differ from the
 training data (image size, channels) are warned about, or refused with ``--strict``.
+RUN_DIR may also be an exported ``.onnx`` / ``.pt2`` model written by ``deepdojo export``
+(with its sidecar JSON beside it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from deepdojo.cli.common import emit_json
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predict INPUT images, folders, CSV rows or texts with RUN_DIR's model")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder, or an exported model file (.onnx / .pt2)")
     p.add_argument("inputs", metavar="INPUT", nargs="+")
     p.add_argument("--checkpoint", default="best", help="checkpoint name in RUN_DIR/checkpoints (default: best)")
     p.add_argument("--top", type=int, default=3, help="how many classes to list per input")
@@ -29,14 +31,19 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from deepdojo.export import ExportedModel, is_exported_path
     from deepdojo.predict import Predictor
 
-    predictor = Predictor.from_run(args.run_dir, checkpoint=args.checkpoint)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # each note is printed once below, as one line
-        results = predictor.predict_items(args.inputs, top=args.top, strict=args.strict)
-    for note in predictor.notes:
-        sys.stderr.write(f"deepdojo: warning: {note}\n")
+    if is_exported_path(args.run_dir):
+        predictor = ExportedModel.load(args.run_dir)
+        results = [predictor.predict_input(item, top=args.top) for item in args.inputs]
+    else:
+        predictor = Predictor.from_run(args.run_dir, checkpoint=args.checkpoint)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # each note is printed once below, as one line
+            results = predictor.predict_items(args.inputs, top=args.top, strict=args.strict)
+        for note in predictor.notes:
+            sys.stderr.write(f"deepdojo: warning: {note}\n")
     if args.json:
         emit_json({"run_dir": str(Path(args.run_dir)), "predictions": results})
     else:

@@ -27,6 +27,11 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint-seconds", type=float, dest="checkpoint_seconds", metavar="M",
                    help="checkpoint the training state every M seconds (default 600)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train in N processes on this machine (torchrun + DDP; the global batch is N x --batch-size)")
+    p.add_argument("--strategy", choices=["ddp", "fsdp"], help="data parallelism under torchrun (default ddp)")
+    p.add_argument("--channels-last", action="store_true", dest="channels_last", help="NHWC memory format (CNNs)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training step")
     p.add_argument("--deterministic", action="store_true")
     p.add_argument("--pretrained", metavar="RUN_DIR",
                    help="start from this run folder's weights with a new head (or timm:NAME / torchvision:NAME) and "
@@ -35,7 +40,24 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
+    from deepdojo.train import distributed
+
+    cfg = config_from_args(args)  # checked here, before any worker starts
+    place = distributed.world_from_env()
+    if cfg.nproc > 1 and place is None:  # [distributed] re-run this command in N processes under torchrun
+        from deepdojo.cli.launch import launch
+
+        return launch(cfg.nproc, args.argv)
+    if place is not None:
+        cfg = cfg.merged(nproc=place[1])  # the world size is part of the run's settings (global batch)
+        args.json = args.json and place[0] == 0  # rank 0 prints
+    try:
+        return _run(args, cfg)
+    finally:
+        distributed.teardown()
+
+
+def _run(args: argparse.Namespace, cfg: TrainConfig) -> int:
     if args.pretrained:
         cfg = cfg.merged(pretrained=args.pretrained)
 

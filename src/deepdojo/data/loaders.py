@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from typing import Callable, Iterator
 
 import torch
@@ -86,6 +87,7 @@ class TensorLoader:
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.seed, self.transform, self.augment = seed, transform, augment
         self.epoch = 0
+        self.rank, self.world = 0, 1  # [distributed] see sharded()
         self._gen: torch.Generator | None = None
         if device is not None:
             self.to(device)
@@ -123,24 +125,71 @@ class TensorLoader:
         """Choose the shuffle order (and augmentation stream) of ``epoch``."""
         self.epoch = epoch
 
+    def num_rows(self) -> int:
+        return len(self.source_x) if self.index is None else len(self.index)
+
     def __len__(self) -> int:
-        n = len(self.source_x) if self.index is None else len(self.index)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        n, bs = self.num_rows(), self.batch_size * self.world  # the global batch (world = 1 unless sharded)
+        return n // bs if self.drop_last else -(-n // bs)
+
+    # ------------------------------------------------------------ [distributed] rank views
+    def sharded(self, rank: int, world: int) -> "TensorLoader":
+        """A view for rank ``rank`` of ``world``: global batch ``b`` is ``batch_size * world`` rows of
+        the epoch's shuffle (the same on every rank); this rank yields rows ``rank::world`` of it.
+
+        A rank left without a row (a final global batch smaller than ``world``) yields that batch's
+        first row with :meth:`shard_weight` 0, so every rank takes the same number of steps.
+
+        >>> full = TensorLoader(torch.arange(5.).unsqueeze(1), torch.arange(5), batch_size=2)
+        >>> [yb.tolist() for _, yb in full.sharded(1, 2)], len(full.sharded(1, 2))
+        ([[1, 3], [4]], 2)
+        >>> full.sharded(1, 2).shard_weight(1), full.sharded(0, 2).shard_weight(1)
+        (0.0, 2.0)
+        """
+        view = copy.copy(self)
+        view.rank, view.world = rank, world
+        return view
+
+    def _global_rows(self, batch: int) -> int:
+        gbs = self.batch_size * self.world
+        return min(gbs, self.num_rows() - batch * gbs)
+
+    def shard_rows(self, batch: int) -> int:
+        """Real rows this rank holds in global batch ``batch`` (0: it runs one row at weight 0)."""
+        g = self._global_rows(batch)
+        return max(0, -(-(g - self.rank) // self.world))
+
+    def shard_weight(self, batch: int) -> float:
+        """Loss multiplier making DDP's gradient average the global batch's mean: ``rows * world / global rows``."""
+        return self.shard_rows(batch) * self.world / self._global_rows(batch)
+
+    def rows_part(self, rank: int, world: int) -> "TensorLoader":
+        """A view over part ``rank`` of ``world`` contiguous, near-equal parts of this split (for evaluation)."""
+        n = self.num_rows()
+        lo, hi = n * rank // world, n * (rank + 1) // world
+        rows = torch.arange(n, device=self.device) if self.index is None else self.index
+        view = copy.copy(self)
+        view.index, view.rank, view.world = rows[lo:hi], 0, 1
+        return view
+
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return self.iter_from(0)
 
     def iter_from(self, start_batch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Batches ``start_batch, start_batch+1, ...`` of the current epoch (for resume)."""
-        rows, bs = self.index, self.batch_size
+        rows, bs = self.index, self.batch_size * self.world  # a global batch when sharded
         n = len(self.source_x) if rows is None else len(rows)
         perm = epoch_permutation(n, self.seed, self.epoch).to(self.device) if self.shuffle else None
         x, y, transform = self.source_x, self.source_y, self.transform
         for b in range(start_batch, len(self)):
-            if perm is None and rows is None:
+            if perm is None and rows is None and self.world == 1:
                 xb, yb = x[b * bs : (b + 1) * bs], y[b * bs : (b + 1) * bs]
             else:
-                idx = perm[b * bs : (b + 1) * bs] if perm is not None else slice(b * bs, (b + 1) * bs)
+                idx = perm[b * bs : (b + 1) * bs] if perm is not None else torch.arange(b * bs, min((b + 1) * bs, n),
+                                                                                        device=self.device)
+                if self.world > 1:  # [distributed] this rank's interleaved part; weight-0 row 0 when none
+                    idx = idx[self.rank :: self.world] if self.shard_rows(b) else idx[:1]
                 if rows is not None:
                     idx = rows[idx]  # positions in the split -> rows of the shared tensors
                 xb, yb = x[idx], y[idx]
@@ -151,4 +200,5 @@ class TensorLoader:
     def _batch_generator(self, batch: int) -> torch.Generator:
         if self._gen is None:
             self._gen = torch.Generator(device=self.device)
-        return self._gen.manual_seed(derive_seed(self.seed, self.epoch, batch, 1))
+        parts = (self.seed, self.epoch, batch, 1) + ((self.rank,) if self.world > 1 else ())  # [distributed] per rank
+        return self._gen.manual_seed(derive_seed(*parts))

@@ -126,6 +126,13 @@ class MultiLabelAP(Metric):
         self.scores.append(pred.detach().float())
         self.targets.append(target.detach().float())
 
+    def all_gather_state(self, gather) -> None:
+        """[distributed] every rank's scores and targets: ``gather(t)`` concatenates rows over ranks."""
+        k = self.scores[0].shape[1] if self.scores else 0
+        empty = torch.zeros(0, k)
+        self.scores = [gather(torch.cat(self.scores) if self.scores else empty)]
+        self.targets = [gather(torch.cat(self.targets) if self.targets else empty)]
+
     def per_label(self) -> list[float]:
         if not self.scores:
             return []

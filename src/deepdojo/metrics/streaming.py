@@ -21,7 +21,11 @@ from deepdojo.errors import ConfigError
 
 
 class Metric(ABC):
-    """Base class. Subclasses keep device tensors as state and set ``name``/``higher_is_better``."""
+    """Base class. Subclasses keep device tensors as state and set ``name``/``higher_is_better``.
+
+    In distributed training the state ``reset`` creates is summed over ranks before ``compute``
+    (``train/distributed.py``): keep it additive (counts, sums, confusion matrices), or define
+    ``all_reduce_state(reduce)`` where ``reduce(tensor)`` sums a tensor over ranks in place."""
 
     name = "metric"
     higher_is_better = True

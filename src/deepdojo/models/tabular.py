@@ -80,7 +80,8 @@ class TabularModel(nn.Module):
                 self.check_codes(x, where=f"{data.info.get('name', 'data')} {part} split", names=names)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, k + n_cont) -> (B, num_classes)
-        if x.device.type == "cpu":  # free of device syncs here; PyTorch's own IndexError names no column
+        exporting = torch.compiler.is_compiling() or torch.compiler.is_exporting()  # a graph has no host reads
+        if x.device.type == "cpu" and not exporting:  # free of device syncs here; PyTorch's IndexError names no column
             self.check_codes(x)
         codes = x[:, : self.n_cat].long()  # (B, k)
         parts = [emb(codes[:, i]) for i, emb in enumerate(self.embeds)]  # k x (B, d_i)

@@ -57,6 +57,9 @@ class Callback:
     """
 
     order = 0
+    # True: also acts during the LR finder's steps (it shapes the training step, like gradient
+    # clipping); loggers, checkpoints, early stopping and the NaN guard leave it False
+    in_lr_find = False
     learn: "Learner"
 
     def state_dict(self) -> dict:

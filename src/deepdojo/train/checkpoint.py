@@ -47,10 +47,12 @@ def tensors_to_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
     return st_save({k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()})
 
 
-def save_weights(model: nn.Module, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write ``model.state_dict()`` to ``<path>.safetensors`` and ``<path>.json`` atomically."""
+def save_weights(model: nn.Module, path: str | Path, meta: dict[str, Any] | None = None,
+                 state_dict: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``model.state_dict()`` (or ``state_dict``, e.g. gathered from FSDP shards) to
+    ``<path>.safetensors`` and ``<path>.json`` atomically."""
     path = weights_path(path)
-    payload = tensors_to_bytes(model.state_dict())
+    payload = tensors_to_bytes(model.state_dict() if state_dict is None else state_dict)
     atomic_write_bytes(path, payload)
     sidecar = {"format": FORMAT, "sha256": hashlib.sha256(payload).hexdigest(), "bytes": len(payload), **(meta or {})}
     write_json(sidecar_path(path), sidecar)

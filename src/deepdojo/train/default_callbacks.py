@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+
 from deepdojo.train.callbacks import Callback
 from deepdojo.train.guards import GradientClip, NanGuard
 from deepdojo.train.progress import ProgressBar, in_notebook, interactive
 from deepdojo.train.resume import ResumeFromCheckpoint, TrainingCheckpoints
 from deepdojo.train.run_logger import RunLogger, SaveCheckpoints
 
+log = logging.getLogger("deepdojo")
+
 
 def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) -> list[Callback]:
     """NaN guard; gradient clipping if asked; progress (``None``: a bar when interactive,
     ``True``: a bar or plain lines, ``False``: nothing); with a run folder: run logger, weights
-    checkpoints, and resumable full-state checkpoints (every epoch end and every 10 minutes)."""
+    checkpoints, and resumable full-state checkpoints (every epoch end and every 10 minutes).
+
+    [distributed] Only rank 0 shows progress and writes the run folder (run logger, weights
+    checkpoints); every rank restores the same checkpoint and agrees on when to save and stop.
+    Under FSDP every rank joins the weights checkpoints (the shards are gathered), and resumable
+    full-state checkpoints are not written."""
+    dist = getattr(learn, "dist", None)
+    main, fsdp = dist is None or dist.main, dist is not None and dist.fsdp
     cbs: list[Callback] = [NanGuard()]
     if grad_clip:
         cbs.append(GradientClip(max_norm=grad_clip))
-    if (progress is None or progress) and in_notebook():  # an HTML table updated in place: no ipywidgets needed
+    if not main:
+        pass  # [distributed] rank 0 alone reports progress
+    elif (progress is None or progress) and in_notebook():  # an HTML table updated in place: no ipywidgets needed
         from deepdojo.train.notebook_progress import NotebookProgress
 
         cbs.append(NotebookProgress())
@@ -25,6 +38,12 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
     elif progress:
         cbs.append(ProgressBar("rich" if interactive() else "plain"))
     if learn.run is not None:
-        cbs += [ResumeFromCheckpoint(), RunLogger(), SaveCheckpoints(),
-                TrainingCheckpoints(every_steps=learn.checkpoint_every, every_seconds=learn.checkpoint_seconds)]
+        cadence = dict(every_steps=learn.checkpoint_every, every_seconds=learn.checkpoint_seconds)
+        if fsdp:
+            log.warning("deepdojo: FSDP writes weights checkpoints (last/best) but no resumable training state")
+            cbs += [RunLogger(), SaveCheckpoints()] if main else [SaveCheckpoints()]
+        elif main:
+            cbs += [ResumeFromCheckpoint(), RunLogger(), SaveCheckpoints(), TrainingCheckpoints(**cadence)]
+        else:
+            cbs += [ResumeFromCheckpoint(), TrainingCheckpoints(**cadence)]
     return cbs

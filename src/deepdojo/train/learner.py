@@ -62,6 +62,10 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         run_dir: a run folder to write config, metrics, checkpoints and summary to.
         progress: progress display: ``None`` = on in a terminal or notebook.
         grad_clip: clip the gradient norm to this value each step.
+        strategy: under ``torchrun``: ``"ddp"`` (default) or ``"fsdp"`` (FSDP2 ``fully_shard``, for models
+            that do not fit one device); see ``train/distributed.py``.
+        channels_last: NHWC memory format for the model and image batches.
+        compile: ``torch.compile`` the training step's module (``True``, a mode name, or keyword arguments).
         default_callbacks: add the standard set (progress, NaN guard, run logger,
             checkpoints when ``run_dir`` is set).
         config: the resolved config recorded in ``config.json`` (default: a description of this Learner).
@@ -97,6 +101,9 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         checkpoint_every: int | None = None,
         checkpoint_seconds: float | None = 600.0,
         finisher: Callable | None = None,
+        strategy: str = "ddp",
+        channels_last: bool = False,
+        compile: bool | str | dict = False,
     ):
         from deepdojo.train.default_callbacks import standard_callbacks
 
@@ -106,9 +113,21 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
             set_deterministic(True)
         self.seed, self.deterministic = seed, deterministic
         self.device = resolve_device(device)
+        from deepdojo.train import distributed  # [distributed] joins torchrun's process group (None outside one)
+
+        self.dist = distributed.setup(self.device, strategy)
+        if self.dist is not None:
+            self.device = self.dist.device
         self.data = data if isinstance(data, Data) else Data.from_loaders(*data)
         self.data.to(self.device)
         self.model = model.to(self.device)
+        self.channels_last, self.compile = channels_last, compile  # [accel] see accel.py
+        if channels_last:
+            from deepdojo.train.accel import to_channels_last
+
+            to_channels_last(self.model)
+        if self.dist is not None and self.dist.fsdp:  # [distributed] before the optimizer sees the parameters
+            distributed.shard_fsdp(self.model)
         if callable(getattr(self.model, "check_data", None)):  # e.g. tabular category codes vs cardinalities, once
             self.model.check_data(self.data)
         self.task = get_task(task if task is not None else self.data.task)
@@ -136,6 +155,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         self.lr_find_result = None
         self._lr_find_key: tuple | None = None
         self.fits_started = 0  # counts fits, so an LR finder result is known to be stale after training
+        self.finding_lr = False  # True while lr_find drives the loop
 
     # ----------------------------------------------------------------- setup
     def param_groups(self) -> list | Iterable:
@@ -187,7 +207,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
             raise ConfigError("resume needs a run folder to read checkpoints from", where="resume",
                               fix="pass run_dir= to the Learner (vision.classifier: out= and name=)")
         lr = self._resolve_lr(lr, resume)
-        total = epochs * len(self.data.train)
+        total = epochs * len(self._train_loader())
         if callable(schedule):
             lr_at, mom_at = schedule, getattr(schedule, "momentum", None)  # a callable may carry its momentum
         else:
@@ -198,7 +218,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
 
         while True:
             try:
-                self._run_fit(epochs, lr_at, mom_at, resume)
+                with self.dist.peer_errors("a training step") if self.dist else contextlib.nullcontext():
+                    self._run_fit(epochs, lr_at, mom_at, resume)
                 return self.history if isinstance(self.history, History) else History(self.history)
             except RollbackRequest as request:  # a NaN guard: continue from the last good checkpoint, lower LR
                 resume, self.rollback_lr_factor = True, self.lr_factor * request.lr_factor
@@ -251,12 +272,27 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
                                   "deepdojo.run.finish(learn)")
         return self.finisher(self, baseline_budget_s=baseline_budget_s)
 
+    def _train_loader(self):
+        """[distributed] This rank's part of the training data (the loader itself in one process)."""
+        return self.data.train if self.dist is None else self.dist.train_view(self.data.train)
+
+    def _train_module(self) -> nn.Module:
+        """[distributed/accel] What the step calls: the model, DDP-wrapped and/or compiled (see accel.py)."""
+        if self.dist is None and not self.compile:
+            return self.model
+        from deepdojo.train.accel import train_module
+
+        return train_module(self)
+
     # ----------------------------------------------------------- the loop
     def _run_fit(self, epochs: int, lr_at: Callable[[int], float], mom_at: Callable | None, resume: bool) -> None:
         """The training loop, top to bottom. Hooks fire at each event (see callbacks.py)."""
-        model, opt, loss_fn, train = self.model, self.opt, self.loss_fn, self.data.train
+        model, opt, loss_fn, train = self._train_module(), self.opt, self.loss_fn, self._train_loader()
         task_step = self.task.train_step  # None: the standard step below (one check per step, no extra frame)
         move = not isinstance(train, TensorLoader)  # tensor loaders already yield device batches
+        dist, nhwc = self.dist, self.channels_last  # [distributed] [accel]
+        if dist is not None:
+            dist.check_lengths(train)
         scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
         mkey = momentum_key(opt) if mom_at else None
         self.n_epochs, self.steps_per_epoch = epochs, len(train)
@@ -279,6 +315,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
                     for self.batch_idx, (xb, yb) in enumerate(batches, start=self.start_batch):
                         if move:
                             xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+                        if nhwc:
+                            xb = xb.contiguous(memory_format=torch.channels_last) if xb.dim() == 4 else xb
                         self.xb, self.yb = xb, yb
                         self._set_hparams(lr_at(self.step) * self.lr_factor, scales, mkey, mom_at)
                         try:
@@ -288,13 +326,16 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
                                     self.pred = model(xb)
                                     self.loss = loss_fn(self.pred, yb)
                                 self._event("before_backward")
-                                self.loss.backward()
+                                if dist is None:
+                                    self.loss.backward()
+                                else:  # [distributed] weighted by this rank's share: DDP's average = global mean
+                                    (self.loss * dist.loss_weight(train, self.batch_idx)).backward()
                                 self._event("after_backward")
                                 opt.step()
                             else:  # the task's own step: forward, backward(s), optimizer step(s), events
                                 self.loss = task_step(self, xb, yb)
                             losses.append(self.loss.detach())
-                            sizes.append(len(yb))
+                            sizes.append(len(yb) if dist is None else dist.local_size(train, self.batch_idx, len(yb)))
                         except CancelBatch:
                             pass
                         opt.zero_grad(set_to_none=True)
@@ -321,8 +362,14 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
 
     def _end_epoch(self, losses: list, sizes: list, t0: float) -> None:
         """One host read for the epoch's training loss, then validation and the epoch record."""
+        if self.finding_lr:  # the LR range test runs through this loop: no validation, no record
+            return
         train_loss = float("nan")
-        if losses:
+        if self.dist is not None:  # [distributed] one all-reduce: the loss over every rank's samples
+            from deepdojo.train.distributed import epoch_loss
+
+            train_loss = epoch_loss(self.dist, losses, sizes)
+        elif losses:
             w = torch.tensor(sizes, dtype=torch.float32, device=losses[0].device)
             train_loss = float((torch.stack(losses).float() * w).sum() / w.sum())
         self.record = {"epoch": self.epoch, "train_loss": train_loss}
@@ -351,6 +398,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         prefix for the validation split, ``prefix`` for others (e.g. ``train_``).
         """
         loader = self.data.valid if loader is None else loader
+        part = self.dist.valid_view(loader) if self.dist is not None else None  # [distributed] this rank's rows
+        loader = loader if part is None else part
         was_training = self.model.training
         self.model.eval()
         for m in self.metrics:
@@ -358,6 +407,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         total, count = torch.zeros((), device=self.device), 0
         for xb, yb in loader:
             xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+            if self.channels_last and xb.dim() == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
             with self._autocast():
                 pred = self.model(xb)
             pred = pred.float()
@@ -366,6 +417,10 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
             for m in self.metrics:
                 m.update(pred, yb)
         self.model.train(was_training)
+        if part is not None:  # [distributed] sum loss, count and metric states over ranks: one answer everywhere
+            total, count = self.dist.reduce_sums(total, count)
+            for m in self.metrics:
+                self.dist.reduce_metric(m)
         out = {f"{prefix}loss": float(total) / max(count, 1)}
         name_prefix = "" if prefix == "valid_" else prefix
         out.update({name_prefix + m.name: m.compute() for m in self.metrics})
@@ -425,10 +480,11 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
 
         self.lr_find_result = lr_find(self, start_lr=start_lr, end_lr=end_lr, num_it=num_it)
         self._lr_find_key = self._model_data_key()
-        if self.run is not None:
+        main = self.dist is None or self.dist.main  # [distributed] every rank has the same result; rank 0 writes
+        if self.run is not None and main:
             self.lr_find_result.plot(self.run.path / "lr_find.png")
             self.run.write_json("lr_find.json", self.lr_find_result.to_json())
-        if show:
+        if show and main:
             self.lr_find_result.show()
         return self.lr_find_result
 
@@ -439,6 +495,11 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
         """
         from deepdojo.train.checkpoint import save_weights
 
+        if self.dist is not None:  # [distributed] FSDP gathers on every rank; rank 0 writes
+            state = self.dist.full_state_dict(self.model)
+            if not self.dist.main:
+                return self._ckpt_path(path)
+            return save_weights(self.model, self._ckpt_path(path), meta=self.model_meta(extra), state_dict=state)
         return save_weights(self.model, self._ckpt_path(path), meta=self.model_meta(extra))
 
     def export(self, path: str | Path) -> Path:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepdojo.data.loaders import TensorLoader
+from deepdojo.train.callbacks import EVENTS, Callback, CancelFit, hooks_for
 from deepdojo.train.optim import make_optimizer
 from deepdojo.train.reproducibility import rng_state, set_rng_state
 
@@ -100,55 +100,99 @@ class LRFindResult:
             self._shown_inline = True
 
 
+class _FinderEpochs:
+    """The training loader seen through the finder's own epoch stream (``LR_FIND_EPOCH``, -1, -2, ...).
+
+    A real epoch never uses these shuffle orders, so the finder cannot shift the
+    batches training will see.
+    """
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.loader, "set_epoch"):
+            self.loader.set_epoch(LR_FIND_EPOCH - epoch)
+
+    def __iter__(self):
+        return iter(self.loader)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name: str):  # shard_weight, shard_rows ...: the rank view's own answers
+        return getattr(self.loader, name)
+
+
+class _RangeRecorder(Callback):
+    """Records the smoothed (bias-corrected) loss after each step; stops the range test when done or diverged."""
+
+    order = 100  # after every callback that shapes the step
+
+    def __init__(self, start_lr: float, mult: float, num_it: int, beta: float, stop_div: bool):
+        self.start_lr, self.mult, self.num_it, self.beta, self.stop_div = start_lr, mult, num_it, beta, stop_div
+        self.lrs, self.losses, self.raw_avg, self.best, self.diverged = [], [], 0.0, math.inf, False
+
+    def after_batch(self) -> None:
+        it = len(self.lrs)
+        learn = self.learn
+        if learn.dist is None:
+            value = float(learn.loss.detach())  # the test needs each loss: one host read per step
+        else:  # [distributed] the global batch's loss, the same on every rank: the same suggestion
+            train = learn._train_loader()
+            value = learn.dist.mean_loss(learn.loss, learn.dist.local_size(train, learn.batch_idx, len(learn.yb)))
+        self.raw_avg = self.beta * self.raw_avg + (1 - self.beta) * value
+        smooth = self.raw_avg / (1 - self.beta ** (it + 1))
+        if not math.isfinite(smooth) or (self.stop_div and it > 0 and smooth > 4 * self.best):
+            self.diverged = True
+            raise CancelFit()
+        self.best = min(self.best, smooth)
+        self.lrs.append(self.start_lr * self.mult**it)
+        self.losses.append(smooth)
+        if len(self.lrs) >= self.num_it:
+            raise CancelFit()
+
+
+_LOOP_STATE = ("opt", "_hooks", "epoch", "step", "start_batch", "batch_idx", "lr_factor", "epoch_losses",
+               "epoch_sizes", "n_epochs", "steps_per_epoch", "resume", "finding_lr")
+
+
 def lr_find(learn, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100, beta: float = 0.98,
             stop_div: bool = True) -> LRFindResult:
-    """Run the range test on ``learn`` and restore it afterwards (see module docstring)."""
-    model, loader = learn.model, learn.data.train
+    """Run the range test on ``learn`` through its own training loop, and restore it afterwards.
+
+    The steps are the Learner's own (autocast, the task's training step, DDP
+    when under torchrun, and the callbacks that shape a step, such as gradient
+    clipping: ``Callback.in_lr_find``); loggers, checkpoints, early stopping
+    and the NaN guard sit it out, and no epoch-end validation runs.
+    """
+    model, loader = learn.model, learn._train_loader()  # [distributed] this rank's part of each global batch
     saved_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     saved_rng, was_training = rng_state(), model.training
     saved_epoch = getattr(loader, "epoch", None)
-    opt = make_optimizer(learn.opt_spec[0], learn.param_groups(), start_lr, **learn.opt_spec[1])
-    scales = [g.get("lr_scale", 1.0) for g in opt.param_groups]
+    saved_loop = {k: getattr(learn, k, None) for k in _LOOP_STATE}
     mult = (end_lr / start_lr) ** (1 / max(num_it - 1, 1))
-    lrs, losses, raw_avg, best, diverged = [], [], 0.0, math.inf, False
+    recorder = _RangeRecorder(start_lr, mult, num_it, beta, stop_div)
+    recorder.learn = learn
+    shaping = [cb for cb in learn.callbacks if cb.in_lr_find] + [recorder]
+    learn.opt = make_optimizer(learn.opt_spec[0], learn.param_groups(), start_lr, **learn.opt_spec[1])
+    learn._hooks = {event: hooks_for(shaping, event) for event in EVENTS}
+    finder_loader = _FinderEpochs(loader)
+    learn._train_loader, learn.finding_lr = (lambda: finder_loader), True  # shadows the method until restored
+    epochs = num_it // max(len(loader), 1) + 2  # enough epochs for num_it steps; the recorder stops it
     try:
-        model.train()
-        it, epoch = 0, LR_FIND_EPOCH
-        while it < num_it and not diverged:
-            if hasattr(loader, "set_epoch"):
-                loader.set_epoch(epoch)
-            for xb, yb in loader:
-                if not isinstance(loader, TensorLoader):
-                    xb, yb = xb.to(learn.device), yb.to(learn.device)
-                lr = start_lr * mult**it
-                for g, s in zip(opt.param_groups, scales):
-                    g["lr"] = lr * s
-                with learn._autocast():
-                    loss = learn.loss_fn(model(xb), yb)
-                loss.backward()
-                opt.step()
-                opt.zero_grad(set_to_none=True)
-                value = loss.item()  # the test needs each loss: one host read per step
-                raw_avg = beta * raw_avg + (1 - beta) * value
-                smooth = raw_avg / (1 - beta ** (it + 1))
-                if not math.isfinite(smooth) or (stop_div and it > 0 and smooth > 4 * best):
-                    diverged = True
-                    break
-                best = min(best, smooth)
-                lrs.append(lr)
-                losses.append(smooth)
-                it += 1
-                if it >= num_it:
-                    break
-            epoch -= 1
+        learn._run_fit(epochs, lambda step: start_lr * mult**step, None, False)
     finally:
+        del learn._train_loader  # the class's method again
+        for k, v in saved_loop.items():
+            setattr(learn, k, v)
         with torch.no_grad():
             model.load_state_dict(saved_weights)  # copies into the same tensors: the optimizer still points at them
         set_rng_state(saved_rng)
         model.train(was_training)
         if saved_epoch is not None:
             loader.set_epoch(saved_epoch)
-    return suggest(lrs, losses, diverged)
+    return suggest(recorder.lrs, recorder.losses, recorder.diverged)
 
 
 def suggest(lrs: list[float], losses: list[float], diverged: bool = False) -> LRFindResult:
