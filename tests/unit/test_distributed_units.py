@@ -79,6 +79,8 @@ def test_every_metric_state_sums_to_the_one_process_answer(name):
         pred, target = torch.randn(6, 2 if name.endswith("gaussian") else 5, generator=g), torch.randn(6, generator=g)
     elif name in ("mae", "rmse", "r2"):
         pred, target = torch.randn(6, generator=g), torch.randn(6, generator=g)
+    elif name.endswith("_binary"):  # two classes only (a 4-class input is refused)
+        pred, target = torch.randn(6, 2, generator=g), torch.tensor([0, 1, 1, 0, 1, 0])
     else:
         pred, target = torch.randn(6, 4, generator=g), torch.randint(0, 4, (6,), generator=g)
     whole, rank0, rank1 = make_metric(name), make_metric(name), make_metric(name)

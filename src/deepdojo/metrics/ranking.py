@@ -94,6 +94,14 @@ class _Ranking(Metric):
         self.probs.append(pred.detach().float().softmax(-1))
         self.targets.append(target.detach())
 
+    def all_gather_state(self, gather) -> None:
+        """[distributed] every rank's probabilities and targets: ``gather(t)`` concatenates rows over ranks."""
+        k = self.probs[0].shape[1] if self.probs else 0
+        device = self.probs[0].device if self.probs else None
+        probs = torch.cat(self.probs) if self.probs else torch.zeros(0, k, device=device)
+        targets = torch.cat(self.targets) if self.targets else torch.zeros(0, dtype=torch.long, device=device)
+        self.probs, self.targets = [gather(probs)], [gather(targets)]
+
     def _score(self, scores: torch.Tensor, positive: torch.Tensor) -> float:
         return binary_auc(scores, positive) if self.measure == "auc" else binary_average_precision(scores, positive)
 
