@@ -6,6 +6,8 @@ INPUT is an image file or folder, a CSV/TSV of rows (a table run: raw values,
 categories as text; an image-list run: its path column; a text run: its text
 column), a comma-separated row, or a text. Inputs that differ from the
 training data (image size, channels) are warned about, or refused with ``--strict``.
+RUN_DIR may also be an exported ``.onnx`` / ``.pt2`` model written by ``deepdojo export``
+(with its sidecar JSON beside it).
 """
 
 from __future__ import annotations

@@ -95,7 +95,8 @@ class ImagePreprocessor(Preprocessor):
         super().__init__(spec)
         from deepdojo.data.transforms import ImageBatchTransform
 
-        self.transform = ImageBatchTransform(spec["mean"], spec["std"])
+        # no mean/std: the model takes raw pixel values (an exported graph with the normalization baked in)
+        self.transform = ImageBatchTransform(spec["mean"], spec["std"]) if spec.get("mean") is not None else None
         self.shape = (spec["channels"], spec["height"], spec["width"])
 
     def describe(self) -> str:
@@ -184,7 +185,7 @@ class ImagePreprocessor(Preprocessor):
 
     def encode(self, items, strict=False):
         x = torch.stack([self.raw(item, strict) for item in items])  # (B, C, H, W) uint8
-        return self.transform(x, None, None)[0]
+        return self.transform(x, None, None)[0] if self.transform is not None else x.float()
 
     def rows_of(self, path):
         from deepdojo.data.check_csv import read_table
@@ -496,8 +497,10 @@ def preprocessor_from_meta(meta: dict[str, Any]) -> Preprocessor | None:
         c, h, w = shape
         from deepdojo.data.preprocess_spec import image_spec
 
-        return ImagePreprocessor(image_spec(channels=c, height=h, width=w, mean=tf.get("mean", [0.0] * c),
-                                            std=tf.get("std", [1.0] * c), size=h if h == w else None))
+        decode = meta.get("decode") or {}
+        spec = image_spec(channels=c, height=h, width=w, mean=tf.get("mean"), std=tf.get("std"),
+                          size=decode.get("size") if "size" in decode else (h if h == w else None))
+        return ImagePreprocessor(spec)  # no transform recorded: raw pixel values, as the model takes them
     if len(shape) == 1:
         return FeaturePreprocessor({"kind": "features", "n_features": shape[0], "mean": tf.get("mean"),
                                     "std": tf.get("std")})

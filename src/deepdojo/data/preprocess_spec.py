@@ -29,11 +29,12 @@ IMAGE_DECODE = ("EXIF orientation applied, transparency composited onto white, 1
                 "shorter side resized to size then center-cropped (bilinear)")
 
 
-def image_spec(*, channels: int, height: int, width: int, mean: list[float], std: list[float],
+def image_spec(*, channels: int, height: int, width: int, mean: list[float] | None, std: list[float] | None,
                size: int | None = None, max_pixels: int | None = None) -> dict[str, Any]:
     """How an image file becomes a model input: decode, (resize + crop), channels, normalization."""
     return {"kind": "image", "channels": int(channels), "height": int(height), "width": int(width),
-            "size": size, "mode": "L" if channels == 1 else "RGB", "mean": list(mean), "std": list(std),
+            "size": size, "mode": "L" if channels == 1 else "RGB",
+            "mean": None if mean is None else list(mean), "std": None if std is None else list(std),
             "max_pixels": max_pixels, "decode": IMAGE_DECODE}
 
 
