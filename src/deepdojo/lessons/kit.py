@@ -7,13 +7,12 @@ claim beside the measured number and fails the lesson when it stops holding::
     [ok] linear model on XOR, accuracy: 0.50 <= 0.75
 
 Example:
-    >>> run = begin(99, out="/tmp/deepdojo-kit-doctest", smoke=True)
+    >>> run = begin(99, out="kit-doctest", smoke=True)
+    Lesson 99, smoke (quick, for CI) run; figures go to kit-doctest/
     >>> run.check("two is more than one", 2.0, ">", 1.0)
     [ok] two is more than one: 2.00 > 1.00
-    2.0
     >>> run.check("pi is about 3.14", 3.14159, "~=", 3.14, tol=0.01, fmt=".3f")
     [ok] pi is about 3.14: 3.142 ~= 3.140 (+-0.01)
-    3.14159
 """
 
 from __future__ import annotations
@@ -67,7 +66,7 @@ class LessonRun:
         return smoke if self.smoke else full
 
     def check(self, claim: str, value: float, op: str, bound: float, *, tol: float | None = None,
-              fmt: str = ".2f") -> float:
+              fmt: str = ".2f") -> None:
         """Print ``claim: value op bound`` and raise :class:`ClaimFailed` unless it holds.
 
         ``op`` is one of ``<  <=  >  >=  ==  ~=`` (``~=`` means within ``tol``).
@@ -90,9 +89,8 @@ class LessonRun:
         if not ok:
             self._write_claims()
             raise ClaimFailed(f"lesson {self.number}: the claim no longer holds: {text}")
-        return value
 
-    def show(self, fig, name: str) -> Path:
+    def show(self, fig, name: str) -> None:
         """Save ``fig`` as ``<out>/<name>.png`` and, in a notebook, show it inline."""
         from deepdojo.report.plots import fig_to_png
         from deepdojo.train.progress import in_notebook
@@ -109,14 +107,12 @@ class LessonRun:
             display(Image(data=png))
         else:
             print(f"   (figure saved: {path})")
-        return path
 
-    def end(self) -> dict[str, Any]:
-        """Print the tally, write ``<out>/claims.json``, return it."""
+    def end(self) -> None:
+        """Print the tally and write ``<out>/claims.json`` (every claim with its measured number)."""
         record = self._write_claims()
         print(f"\nLesson {self.number} complete in {record['seconds']:.1f} s: "
               f"{len(self.claims)} claims checked, all hold.")
-        return record
 
     def _write_claims(self) -> dict[str, Any]:
         from deepdojo.train.run_folder import atomic_write_bytes
