@@ -71,7 +71,13 @@ class LessonRun:
 
         ``op`` is one of ``<  <=  >  >=  ==  ~=`` (``~=`` means within ``tol``).
         ``bound`` may itself be a measured number ("MLP beats linear: 1.00 > 0.50").
+        Words compare with ``==`` ("diagnosis: 'variance' == 'variance'").
         """
+        if isinstance(value, str) or isinstance(bound, str):
+            if op != "==":
+                raise ValueError("words compare only with '=='")
+            ok, text = value == bound, f"{claim}: {value!r} == {bound!r}"
+            return self._record(claim, value, op, bound, tol, ok, text)
         value, bound = float(value), float(bound)
         if op == "~=":
             if tol is None:
@@ -83,6 +89,9 @@ class LessonRun:
             text = f"{claim}: {value:{fmt}} {op} {bound:{fmt}}"
         else:
             raise ValueError(f"unknown comparison {op!r}; use one of {', '.join([*_OPS, '~='])}")
+        self._record(claim, value, op, bound, tol, ok, text)
+
+    def _record(self, claim: str, value: Any, op: str, bound: Any, tol: float | None, ok: bool, text: str) -> None:
         self.claims.append({"claim": claim, "value": value, "op": op, "bound": bound, "tol": tol, "ok": ok,
                             "text": text})
         print(("[ok] " if ok else "[FAILED] ") + text)
