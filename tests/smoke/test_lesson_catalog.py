@@ -145,7 +145,7 @@ def test_lessons_ship_in_the_wheel(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                             "-w", str(tmp_path), str(src)], capture_output=True, text=True, timeout=300)
+                             "-w", str(tmp_path), str(src)], capture_output=True, text=True, timeout=300, check=False)
     if result.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {result.stderr.strip().splitlines()[-1:]}")
     (wheel,) = tmp_path.glob("deepdojo-*.whl")

@@ -55,7 +55,7 @@ def run_lesson(args: argparse.Namespace) -> int:
     if args.out:
         env[OUT_ENV] = args.out
     cmd = [sys.executable, str(lesson.path), *(["--smoke"] if args.smoke else [])]
-    code = subprocess.run(cmd, env=env).returncode
+    code = subprocess.run(cmd, env=env, check=False).returncode
     if code != 0:
         sys.stderr.write(f"deepdojo: lesson {lesson.number} ({lesson.slug}) failed with exit code {code}\n")
         return 1

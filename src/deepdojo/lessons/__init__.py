@@ -6,7 +6,14 @@ The lesson files are package data: not importable modules (their names start
 with digits), run as scripts or opened as notebooks.
 """
 
-from deepdojo.lessons.catalog import LESSON_DIR, Lesson, find_lesson, list_lessons, to_notebook, write_notebook
+from deepdojo.lessons.catalog import (
+           LESSON_DIR,
+           Lesson,
+           find_lesson,
+           list_lessons,
+           to_notebook,
+           write_notebook,
+)
 from deepdojo.lessons.kit import ClaimFailed, LessonRun, begin, figure, smoke_requested
 
 __all__ = ["LESSON_DIR", "ClaimFailed", "Lesson", "LessonRun", "begin", "figure", "find_lesson", "list_lessons",

@@ -30,9 +30,9 @@ from deepdojo.errors import ConfigError
 
 LESSON_DIR = Path(__file__).resolve().parent
 _FILE = re.compile(r"^(\d{2})_([a-z0-9_]+)\.py$")
-_TITLE = re.compile(r"^# # Lesson (\d+): (.+)$", re.M)
-_MINUTES = re.compile(r"^# \*\*Minutes:\*\* (\d+)\s*$", re.M)
-_ASSERTS = re.compile(r"^# \*\*Asserts:\*\* (.+)$", re.M)
+_TITLE = re.compile(r"^# # Lesson (\d+): (.+)$", re.MULTILINE)
+_MINUTES = re.compile(r"^# \*\*Minutes:\*\* (\d+)\s*$", re.MULTILINE)
+_ASSERTS = re.compile(r"^# \*\*Asserts:\*\* (.+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
