@@ -153,3 +153,10 @@ def test_lessons_ship_in_the_wheel(tmp_path):
     for lsn in list_lessons():
         assert f"deepdojo/lessons/{lsn.path.name}" in names
     assert "deepdojo/lessons/catalog.py" in names
+
+
+def test_readme_lists_every_lesson_with_its_claims():
+    readme = (ROOT / "README.md").read_text()
+    for lsn in list_lessons():
+        row = f"| {lsn.number} | [{lsn.title}](src/deepdojo/lessons/{lsn.path.name}) | {lsn.minutes} | "
+        assert row + lsn.asserts.replace("|", "/") + " |" in readme, f"README's lesson table is missing {lsn.slug}"
