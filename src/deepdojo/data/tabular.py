@@ -90,6 +90,7 @@ def _encode(table, rows, train, cont, cat, encoding):
         if missing.any():  # the fact that a value was missing can itself be informative
             cols.append(missing.astype(np.float64))
             names.append(f"{name}_na")
+    n_cont_cols = len(cols)
     for name in cat:
         raw = [table.column(name)[i] or NA_LEVEL for i in rows]
         levels = sorted({raw[j] for j in train} | {NA_LEVEL})  # unseen levels map to "#na"
@@ -103,6 +104,8 @@ def _encode(table, rows, train, cont, cat, encoding):
             cols += list(np.eye(len(levels))[codes].T)
             names += [f"{name}={lev}" for lev in levels]
     desc["cat_cardinalities"] = [len(v) for v in desc["categorical"].values()]
+    if encoding == "codes":  # codes first, as the embedding model (models/tabular.py) reads them: x[:, :n_cat]
+        cols, names = cols[n_cont_cols:] + cols[:n_cont_cols], names[n_cont_cols:] + names[:n_cont_cols]
     desc["columns"], desc["encoding"] = names, encoding
     return np.stack(cols, 1).astype(np.float32), desc
 
@@ -114,9 +117,10 @@ def tabular_csv(path: str | Path, target: str, *, cat: list[str] | None = None, 
     """A CSV (or TSV) of features and a ``target`` column as :class:`Data`.
 
     Columns not named in ``cat``/``cont`` are continuous when at least 90% of
-    their values are numbers (the others are reported), else categorical. ``encoding="codes"`` puts the
-    continuous columns first and then one integer code per categorical
-    column (``info["tabular"]["n_continuous"]`` marks the boundary).
+    their values are numbers (the others are reported), else categorical. ``encoding="codes"`` puts one
+    integer code per categorical column first and then the continuous columns, the order
+    the ``tabular`` model reads (``info["tabular"]["cat_cardinalities"]`` sizes its embeddings,
+    ``n_continuous`` counts the rest).
     ``group_col`` keeps rows of a group on one side of the split;
     ``time_col`` (ISO dates or numbers) puts the latest rows in valid. Neither
     is used as a feature.
