@@ -36,7 +36,7 @@ lesson.check("logistic regression on the raw (x, y) inputs, validation accuracy"
 # %%
 def network(act):
     torch.manual_seed(0)
-    body = nn.Sequential(nn.Linear(2, 16), act(), nn.Linear(16, 16), act(), nn.Linear(16, 2), nn.Tanh())
+    body = nn.Sequential(nn.Linear(2, 16), act(), nn.Linear(16, 16), act(), nn.Linear(16, 2), act())
     return body, nn.Sequential(body, nn.Linear(2, 2))  # (B, 2) features -> (B, 2) class scores
 
 
