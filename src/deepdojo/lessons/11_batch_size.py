@@ -36,7 +36,10 @@ model = create_model("mlp", 10, in_features=64, width=64, depth=1)
 rng = np.random.default_rng(0)
 
 
-def grad_variance(batch, draws=lesson.pick(200, 80)):
+DRAWS = lesson.pick(200, 80)
+
+
+def grad_variance(batch, draws=DRAWS):
     grads = []
     for _ in range(draws):
         idx = torch.from_numpy(rng.choice(len(y), batch, replace=False))

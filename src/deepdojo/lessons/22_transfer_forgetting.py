@@ -27,8 +27,8 @@ y = torch.tensor(digits.target)
 rng = np.random.default_rng(0)
 order = rng.permutation(len(y))
 train_idx, valid_idx = order[:1300], order[1300:]
-old = lambda idx: idx[digits.target[idx] < 5]  # noqa: E731  (digits 0-4: task A)
-new = lambda idx: idx[digits.target[idx] >= 5]  # noqa: E731  (digits 5-9: task B)
+old = lambda idx: idx[digits.target[idx] < 5]  # digits 0-4: task A
+new = lambda idx: idx[digits.target[idx] >= 5]  # digits 5-9: task B
 epochs = lesson.pick(10, 6)
 
 
