@@ -103,3 +103,20 @@ def test_metrics_match_scikit_learn():
     top = make_metric("top2_accuracy")
     top.update(torch.tensor([[0.1, 0.5, 0.4], [0.9, 0.02, 0.08]]), torch.tensor([2, 1]))
     assert top.compute() == 0.5
+
+
+def test_feature_normalization_matches_standard_scaler_on_constant_columns():
+    """A column constant in train (a digit corner pixel in 200 samples) must not blow up later values a million-fold."""
+    from sklearn.preprocessing import StandardScaler
+
+    from deepdojo.data.transforms import feature_stats
+
+    x_train = torch.tensor([[0.0, 1.0, 5.0], [0.0, 3.0, 5.0], [0.0, 2.0, 5.0]])  # columns 0 and 2 constant
+    x_new = torch.tensor([[4.0, 2.0, 6.0]])
+    mean, std = feature_stats(x_train)
+    ours = (x_new - torch.tensor(mean)) / torch.tensor(std)
+    scaler = StandardScaler().fit(x_train.numpy())
+    theirs = scaler.transform(x_new.numpy())
+    assert torch.allclose(ours[:, [0, 2]], torch.from_numpy(theirs[:, [0, 2]]).float())  # 4.0 and 1.0, not 4e6, 1e6
+    assert abs(float(ours[0, 1])) < 1e-6  # the varying column is standardized (std ddof differs from sklearn's)
+    assert feature_stats(torch.tensor([[1.0, 2.0]]))[1] == [1.0, 1.0]  # one row: no spread to divide by

@@ -11,7 +11,9 @@ import pytest
 import deepdojo
 
 SKIP = {"deepdojo.__main__"}  # running it is the CLI, not an example
-MODULES = sorted(m.name for m in pkgutil.walk_packages(deepdojo.__path__, "deepdojo.") if m.name not in SKIP)
+# lesson scripts (deepdojo/lessons/NN_topic.py) are package files, not modules: importing one would run it
+MODULES = sorted(m.name for m in pkgutil.walk_packages(deepdojo.__path__, "deepdojo.")
+                 if m.name not in SKIP and m.name.rsplit(".", 1)[-1].isidentifier())
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -79,9 +79,16 @@ def image_stats(x_uint8: torch.Tensor, chunk: int = 1024, index: torch.Tensor | 
 
 
 def feature_stats(x: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Per-column mean and std of features ``(N, F)``."""
+    """Per-column mean and std of features ``(N, F)``.
+
+    A column that is constant in training (std ~0, or one row) gets std 1, as in
+    scikit-learn's StandardScaler: clamping it to a tiny std instead would blow
+    any other value seen later (validation, predict) up a million-fold.
+    """
     x = x.float()
-    return x.mean(0).tolist(), x.std(0).clamp_min(1e-6).tolist()
+    std = x.std(0) if len(x) > 1 else torch.zeros(x.shape[1:])
+    std = torch.where(std > 1e-6, std, torch.ones_like(std))
+    return x.mean(0).tolist(), std.tolist()
 
 
 def transform_from_json(record: dict | None):

@@ -61,8 +61,14 @@ def flat_features(x: np.ndarray) -> tuple[np.ndarray, str]:
     return x.reshape(len(x), -1).astype(np.float32), desc
 
 
-def compute_baselines(data, task, budget_s: float = 10.0, seed: int = 0) -> dict[str, Any] | None:
-    """The task's baselines for ``data`` (fit on train, scored on valid) as a JSON-ready dict; None when none apply."""
+def compute_baselines(data, task=None, budget_s: float = 10.0, seed: int = 0) -> dict[str, Any] | None:
+    """The task's baselines for ``data`` (fit on train, scored on valid) as a JSON-ready dict; None when none apply.
+
+    ``task``: a :class:`~deepdojo.tasks.Task` or its name; default the one the data suggests.
+    """
+    from deepdojo.tasks import get_task
+
+    task = get_task(task if task is not None else data.task)
     x_tr, y_tr = split_arrays(data, "train")
     x_va, y_va = split_arrays(data, "valid")
     f_tr, desc = flat_features(x_tr)
