@@ -1,4 +1,4 @@
-"""One door for every data source: ``builtin:NAME``, ``download:NAME``, CSV/TSV files, image folders.
+"""One door for every data source: ``builtin:NAME``, ``download:NAME``, CSV/TSV files, text files, image folders.
 
 Example:
     >>> data = load_data("builtin:xor", seed=0)
@@ -43,6 +43,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
                              augment=augment)
     if not text:
         raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
+    if text.lower().endswith(".txt"):  # a corpus for a language model: characters, blocks of 64
+        from deepdojo.data.text import text_file
+
+        return text_file(text, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     if text.lower().endswith((".csv", ".tsv")):
         from deepdojo.data.csv_sources import load_csv
 

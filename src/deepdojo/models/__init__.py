@@ -4,6 +4,7 @@ from deepdojo.models import alexnet as _alexnet  # noqa: F401  (each import regi
 from deepdojo.models import cnn as _cnn  # noqa: F401
 from deepdojo.models import cnn1d as _cnn1d  # noqa: F401
 from deepdojo.models import inception as _inception  # noqa: F401
+from deepdojo.models import language as _language  # noqa: F401
 from deepdojo.models import lenet as _lenet  # noqa: F401
 from deepdojo.models import mlp as _mlp  # noqa: F401
 from deepdojo.models import resnet as _resnet  # noqa: F401
