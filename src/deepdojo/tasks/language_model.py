@@ -71,6 +71,8 @@ class LanguageModel(Task):
         return self.metrics() + [TokenAccuracy()]
 
     def baselines(self, x_train, y_train, x_valid, y_valid, num_classes, budget_s, seed):
+        # token ids may arrive as float features (exact below 2**24): counts index by integers
+        x_train, y_train, x_valid, y_valid = (np.asarray(a).astype(np.int64) for a in (x_train, y_train, x_valid, y_valid))
         v = num_classes or int(max(y_train.max(), y_valid.max())) + 1
         counts = np.bincount(y_train.reshape(-1), minlength=v).astype(np.float64) + 1.0  # add-one smoothing
         out = {"unigram": {"nats_per_token": _nats(counts / counts.sum(), y_valid)}}
