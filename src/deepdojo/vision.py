@@ -20,6 +20,7 @@ from deepdojo.data.images import ImageFolder
 from deepdojo.data.load import load_data
 from deepdojo.errors import DataError
 from deepdojo.models import create_model_for, default_arch
+from deepdojo.tasks import get_task
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
 from deepdojo.train.resume import TrainingCheckpoints
@@ -65,10 +66,12 @@ def classifier(
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size,
                      augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
-    arch_name = cfg.arch if cfg.arch != "auto" else default_arch(data.input_shape)
+    task = get_task(data.task)  # as run.build does: the task's default model and the sizes it needs
+    arch_name = cfg.arch if cfg.arch != "auto" else (task.default_arch(data) or default_arch(data.input_shape))
     n_out = output_size(data)
-    model = create_model_for(arch_name, data.input_shape, n_out, **cfg.model_kwargs)
-    spec = {"arch": arch_name, "model_kwargs": cfg.model_kwargs, "num_classes": n_out}
+    kwargs = {**task.model_kwargs(data), **cfg.model_kwargs}
+    model = create_model_for(arch_name, data.input_shape, n_out, **kwargs)
+    spec = {"arch": arch_name, "model_kwargs": kwargs, "num_classes": n_out}
     if cfg.pretrained:
         from deepdojo.train.transfer import start_from
 

@@ -31,6 +31,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     if isinstance(source, ImageFolder):
         return source.to_data(batch_size=batch_size, augment=augment, seed=seed)
     text = str(source)
+    if text == "builtin:dates":  # generated (human-readable date, ISO date) pairs for seq2seq
+        from deepdojo.data.pairs import load_dates
+
+        return load_dates(seed=seed, batch_size=batch_size, valid_pct=valid_pct, test_pct=test_pct)
     if text.startswith("builtin:"):
         from deepdojo.data.builtin import load_builtin
 
@@ -47,6 +51,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.text import text_file
 
         return text_file(text, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+    if text.lower().endswith((".csv", ".tsv")) and _is_pairs_table(text):
+        from deepdojo.data.pairs import load_pairs
+
+        return load_pairs(text, valid_pct=valid_pct, seed=seed, batch_size=batch_size, test_pct=test_pct)
     if text.lower().endswith((".csv", ".tsv")):
         from deepdojo.data.csv_sources import load_csv
 
@@ -55,3 +63,18 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
+
+
+PAIR_HEADERS = {("source", "target"), ("src", "tgt"), ("input", "output")}
+
+
+def _is_pairs_table(path: str) -> bool:
+    """A CSV/TSV for sequence-to-sequence: its header starts with source/target (src/tgt, input/output);
+    a lone ``source`` column is one too, so its reader says the target column is missing."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return False  # the table reader reports it
+    cells = [c.strip().strip('"').lower() for c in first.replace("\t", ",").split(",")]
+    return tuple(cells[:2]) in PAIR_HEADERS or (len(cells) == 1 and cells[0] in {a for a, _ in PAIR_HEADERS})
