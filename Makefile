@@ -32,6 +32,7 @@ bench: install-test
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py
 	$(BIN)/python benchmarks/shakespeare_char.py --data /work/shared/data/tinyshakespeare.txt --out benchmarks/results
+	$(BIN)/python benchmarks/dates_seq2seq.py --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache
