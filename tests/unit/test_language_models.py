@@ -228,3 +228,32 @@ def test_cli_empty_corpus_exits_2(tmp_path, capsys):
     assert main(["train", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "empty" in err
+
+
+# ------------------------------------------------------------------------------------------ resume
+def test_mid_epoch_resume_continues_the_carried_state_bit_exactly(corpus, tmp_path):
+    from deepdojo.train.callbacks import Callback
+    from deepdojo.train.resume import TrainingCheckpoints
+
+    class Crash(Callback):
+        def after_batch(self):
+            if self.learn.step == 5:
+                raise RuntimeError("crash")
+
+    def make(run_dir, *cbs):
+        data = text_file(corpus, block_size=8, batch_size=4)
+        torch.manual_seed(0)
+        model = create_model("lstm_lm", data.num_classes, hidden_size=8, dropout=0.0)
+        learn = Learner(model, data, progress=False, seed=0, run_dir=run_dir, callbacks=cbs)
+        learn.callback(TrainingCheckpoints).every_steps = 2
+        return learn
+
+    ref = make(tmp_path / "ref")
+    ref.fit(2, 3e-3)
+    with pytest.raises(RuntimeError, match="crash"):
+        make(tmp_path / "run", Crash()).fit(2, 3e-3)
+    resumed = make(tmp_path / "run")
+    resumed.fit(2, 3e-3, resume=True)
+    a, b = resumed.model.state_dict(), ref.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["valid_loss"] for r in resumed.history] == [r["valid_loss"] for r in ref.history]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deepdojo.train.callbacks import Callback
+from deepdojo.train.carried_state import CarriedState, carries_state
 from deepdojo.train.guards import GradientClip, NanGuard
 from deepdojo.train.progress import ProgressBar, interactive
 from deepdojo.train.resume import ResumeFromCheckpoint, TrainingCheckpoints
@@ -23,4 +24,6 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
     if learn.run is not None:
         cbs += [ResumeFromCheckpoint(), RunLogger(), SaveCheckpoints(),
                 TrainingCheckpoints(every_steps=learn.checkpoint_every, every_seconds=learn.checkpoint_seconds)]
+        if carries_state(learn.model):  # a recurrent LM's hidden state travels with its checkpoints
+            cbs.append(CarriedState())
     return cbs
