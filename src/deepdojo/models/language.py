@@ -283,16 +283,24 @@ def sample(model: nn.Module, prompt: torch.Tensor, length: int, temperature: flo
 
 
 # ---------------------------------------------------------------------------------------------- registry
+def _vocab(num_classes: int, vocab_size: int | None) -> int:
+    """A language model reads and predicts the same tokens: its outputs are its vocabulary."""
+    if vocab_size is not None and vocab_size != num_classes:
+        raise ConfigError(f"a language model predicts its own tokens: vocab_size {vocab_size} != outputs {num_classes}",
+                          where="vocab_size", fix="leave vocab_size out, or make it the number of outputs")
+    return num_classes
+
+
 @register_model("gpt", kind="language_model", example={
     "input_shape": (12,), "kwargs": {"vocab_size": 30, "block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 16}})
 def gpt(num_classes: int, vocab_size: int | None = None, **kw) -> GPT:
     """A small causal transformer LM (defaults: nanoGPT's CPU recipe, 4 layers x 4 heads x 128, block 64)."""
-    return GPT(vocab_size or num_classes, **kw)
+    return GPT(_vocab(num_classes, vocab_size), **kw)
 
 
 def _recurrent(cell: str):
     def build(num_classes: int, vocab_size: int | None = None, block_size: int | None = None, **kw) -> RecurrentLM:
-        return RecurrentLM(vocab_size or num_classes, cell=cell, **kw)  # block_size: the data's BPTT length
+        return RecurrentLM(_vocab(num_classes, vocab_size), cell=cell, **kw)  # block_size: the data's BPTT length
 
     build.__doc__ = f"A {cell.upper()} language model with tied weights, trained by truncated BPTT."
     return build
