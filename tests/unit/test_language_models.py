@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -212,6 +213,10 @@ def test_cli_train_then_generate_reproducibly(corpus, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     run = tmp_path / "runs" / "lm"
+    samples = json.loads((run / "samples.json").read_text())["samples"]
+    assert [s["temperature"] for s in samples] == [0.5, 0.8, 1.0] and all(len(s["text"]) == 8 + 300 for s in samples)  # prompt: the first 8 characters
+    report = (run / "report.html").read_text()
+    assert "<h2>Samples</h2>" in report and "nats_per_token" in report
     args = ["generate", str(run), "--prompt", "the ", "--length", "30", "--temperature", "0.8", "--top-k", "5",
             "--seed", "0"]
     assert main(args) == 0

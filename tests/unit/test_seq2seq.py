@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import datetime as dt
 import random
 
@@ -173,5 +174,9 @@ def test_cli_trains_a_pairs_file_end_to_end_and_translates(tmp_path, capsys):
 
     model, meta = model_from_checkpoint(tmp_path / "runs" / "rev" / "checkpoints" / "best.safetensors")
     assert meta["task"] == "seq2seq" and meta["task_state"] == {"teacher_forcing": 0.5}
+    run = tmp_path / "runs" / "rev"
+    examples = json.loads((run / "attention.json").read_text())["examples"]
+    assert len(examples) == 4 and all(abs(sum(row) - 1) < 1e-5 for ex in examples for row in ex["weights"])
+    assert "<h2>Attention</h2>" in (run / "report.html").read_text() and (run / "attention.png").is_file()
     texts = translate(model, ["abc", "fed"], meta["vocab"], meta["classes"], beam_width=3)
     assert len(texts) == 2 and all(isinstance(t, str) for t in texts)

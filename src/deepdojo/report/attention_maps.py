@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from deepdojo.figures import fig_to_png, subplots
 from deepdojo.io import atomic_write_bytes
 
@@ -25,9 +27,9 @@ def attention_png(examples: list[dict], path: str | Path) -> Path:
     fig, axes = subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False)
     for ax, ex in zip(axes[0], examples):
         src, out = ex["source"], ex["output"]
-        w = ex["weights"][: len(out), : len(src)]
-        ax.imshow(w.detach().cpu().numpy() if hasattr(w, "detach") else w, cmap="viridis", vmin=0, vmax=1,
-                  aspect="auto")
+        w = ex["weights"]
+        w = w.detach().cpu().numpy() if hasattr(w, "detach") else np.asarray(w, dtype=float)
+        ax.imshow(w[: len(out), : len(src)], cmap="viridis", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(range(len(src)), [repr(t)[1:-1] for t in src], fontsize=7, rotation=90)
         ax.set_yticks(range(len(out)), [repr(t)[1:-1] for t in out], fontsize=7)
         ax.set_xlabel("source"), ax.set_ylabel("output")

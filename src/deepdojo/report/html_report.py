@@ -62,6 +62,9 @@ def sections(run: RunFolder) -> list[tuple[str, str]]:
     png = curves_png(run.read_metrics())
     if png:
         out.append(("Training curves", f"<img alt='training curves' src='{data_uri(png)}'>"))
+    from deepdojo.report.sections_text import attention_section, samples_section
+
+    out += samples_section(run.path) + attention_section(run.path)  # beside the curves: text, attention
     lr_png = run.path / "lr_find.png"
     if lr_png.exists():
         expl = html.escape((summary.get("lr_find") or {}).get("explanation", ""))

@@ -38,7 +38,7 @@ class Seq2SeqTask(Task):
     description = "source sequence -> target sequence (encoder-decoder, cross-entropy per target token)"
     monitor = "sequence_accuracy"
     minimize = False
-    report_sections = ()
+    report_sections = ("attention",)
 
     def __init__(self, teacher_forcing: float = 0.5):
         if not 0.0 <= teacher_forcing <= 1.0:
