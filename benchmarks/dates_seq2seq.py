@@ -9,7 +9,17 @@ held-out set of 2,000 dates drawn under another seed with every source string
 seen in training removed: exact-sequence accuracy (greedy, and beam search of
 width 5 on the first 300), token accuracy and BLEU. Prints the no-attention
 baseline's error beside the attention arms' (a ratio measured in this run)
-and writes ``dates_seq2seq.json`` and ``dates_attention.png`` (``--out``).
+and writes ``dates_seq2seq.json`` and ``dates_attention_<kind>.png`` (``--out``).
+
+Measured 2026-11-28 (1 thread, 2 shared CPUs at load average 16-19; 20,000
+pairs, 2 epochs): Bahdanau 107,503 parameters, 4.1 min: validation exact
+1.0000, BLEU 100.00, held-out exact 1.0000 (beam 5: 1.0000); Luong 100,943,
+3.8 min: 1.0000 / 100.00 / 1.0000 (1.0000); no attention 95,087, 1.7 min:
+validation exact 0.9935, BLEU 99.80, held-out exact 0.9925 (beam 5: 0.9933) —
+15 of 2,000 held-out dates wrong without attention, 0 with either kind (the
+baseline's errors are digits copied from the wrong place: '1904/03/15' ->
+'1904-05-15'). The attention maps show the diagonal alignment of day, month
+and year.
 """
 
 from __future__ import annotations
@@ -85,8 +95,8 @@ def main():
     for r in results:
         if base is not None and r is not base:
             err, berr = 1 - r["heldout_exact"], 1 - base["heldout_exact"]
-            print(f"held-out error: no attention {berr:.4f} / {r['attention']} {err:.4f} = "
-                  f"{berr / max(err, 1e-9):.1f}x")
+            ratio = f"{berr / err:.1f}x" if err else f"{round(berr * 2000)} errors vs none"
+            print(f"held-out error: no attention {berr:.4f}, {r['attention']} {err:.4f} ({ratio})")
     print(f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for r in results:
         for s_, g, t_ in r["wrong_examples"][:3]:

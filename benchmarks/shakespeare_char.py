@@ -20,6 +20,19 @@ at the end. Prints each arm's figures and the LSTM/GPT ratios measured in
 this run, writes ``shakespeare_char.json`` and ``shakespeare_char.png``
 (``--out``). ``--config gpu`` is nanoGPT's GPU recipe (10.7M parameters,
 block 256, batch 64, dropout 0.2, 5000 iterations; anchor 1.47).
+
+Measured 2026-11-28, 1 torch thread, the 2-CPU machine shared with other
+engineers at load average 14.5 -> 19.8 (2 threads were ~10x slower than 1
+under that load: OpenMP spinning): GPT 804,352 parameters, 0.436 s/step,
+stopped by the 10-minute cap at step 1301 of 2000 (its cosine schedule
+unfinished): 1.9958 nats/char (2.879 bits/char, perplexity 7.36), 1.88 not
+reached (curve: 2.47 @ 250, 2.29 @ 500, 2.16 @ 750, 2.07 @ 1000, 2.01 @ 1250
+steps). LSTM 807,037 parameters, 0.398 s/step, 1504 steps in 10 min:
+1.8297 nats/char (2.640 bits/char, perplexity 6.23), reached <= 1.88 after
+7.8 min. Ratio LSTM/GPT: validation loss 0.917, seconds per step 0.912. On
+this loaded machine the transformer needs ~15 min for nanoGPT's 2000
+iterations; at the same step counts the LSTM was ahead at every point.
+The GPU figure (10.7M) was not measured: no GPU machine was lent to this task.
 """
 
 from __future__ import annotations
