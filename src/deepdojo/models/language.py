@@ -133,7 +133,8 @@ class GPT(nn.Module):
             nn.init.normal_(m.weight, mean=0.0, std=0.02)
 
     def layer_groups(self) -> list[nn.Module]:
-        return [nn.ModuleList([self.tok_emb, self.pos_emb]), self.blocks, self.ln_f]
+        # the tied token embedding is the head's weight: it lives in the last group (each parameter once)
+        return [self.pos_emb, self.blocks, nn.ModuleList([self.ln_f, self.head])]
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:  # (B, T) ids -> (B, T, V) logits
         t = idx.shape[1]
@@ -198,7 +199,8 @@ class RecurrentLM(nn.Module):
         _check_vocab(self.vocab_size, data)
 
     def layer_groups(self) -> list[nn.Module]:
-        return [self.embedding, self.rnn, nn.ModuleList([self.bridge, self.decoder])]
+        head = nn.ModuleList([self.bridge, self.decoder])  # tied: the decoder's weight is the embedding
+        return [self.rnn, head] if self.decoder.weight is self.embedding.weight else [self.embedding, self.rnn, head]
 
     def train(self, mode: bool = True) -> "RecurrentLM":
         self.reset_state()  # a new epoch or a switch to evaluation starts every stream afresh
@@ -292,7 +294,7 @@ def _vocab(num_classes: int, vocab_size: int | None) -> int:
 
 
 @register_model("gpt", kind="language_model", example={
-    "input_shape": (12,), "kwargs": {"vocab_size": 30, "block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 16}})
+    "input_shape": (12,), "kwargs": {"block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 16}})  # vocab = outputs
 def gpt(num_classes: int, vocab_size: int | None = None, **kw) -> GPT:
     """A small causal transformer LM (defaults: nanoGPT's CPU recipe, 4 layers x 4 heads x 128, block 64)."""
     return GPT(_vocab(num_classes, vocab_size), **kw)
@@ -308,4 +310,4 @@ def _recurrent(cell: str):
 
 for _cell in CELLS:
     register_model(f"{_cell}_lm", kind="language_model", example={
-        "input_shape": (12,), "kwargs": {"vocab_size": 30, "hidden_size": 16, "num_layers": 2}})(_recurrent(_cell))
+        "input_shape": (12,), "kwargs": {"hidden_size": 16, "num_layers": 2}})(_recurrent(_cell))
