@@ -36,6 +36,8 @@ bench: install-test
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/sequence_defaults.py
 	$(BIN)/python benchmarks/real_data.py
+	$(BIN)/python benchmarks/shakespeare_char.py --data ../shared/data/tinyshakespeare.txt --out benchmarks/results
+	$(BIN)/python benchmarks/dates_seq2seq.py --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

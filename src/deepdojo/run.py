@@ -35,7 +35,7 @@ from deepdojo.data.core import Data
 from deepdojo.data.images import ImageFolder
 from deepdojo.data.leakage import describe_leaks
 from deepdojo.data.load import load_data, table_options_of
-from deepdojo.data.model_hints import check_trainable, default_arch_for, model_kwargs_for
+from deepdojo.data.model_hints import default_arch_for, model_kwargs_for
 from deepdojo.errors import ConfigError, DeepdojoError
 from deepdojo.io import write_json
 from deepdojo.models import default_arch
@@ -96,8 +96,6 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     task, said = choose_task(task if task is not None else cfg.task, data)
     if not quiet:
         print(said)
-    if model is None:
-        check_trainable(data)
     arch = cfg.arch if cfg.arch != "auto" else (task.default_arch(data) or default_arch_for(data)
                                                 or default_arch(data.input_shape))
     n_out = task.output_size(data)

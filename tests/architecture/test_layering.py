@@ -24,8 +24,11 @@ LAYERS = {
     "train": 3,
     "evaluate": 4,
     "report": 5,
-    "run": 6, "vision": 6, "predict": 6, "lessons": 6, "export": 6,
+    "run": 6, "vision": 6, "predict": 6, "export": 6,
     "cli": 7, "search": 7, "__main__": 7,
+    "lessons": 8,  # the curriculum uses everything, the NumPy-only scratch engine included
+    # names deepdojo/__init__ resolves lazily: `from deepdojo import Learner` is an import of their module
+    "Learner": 3, "Task": 2, "learner": 6, "finish": 6,
 }
 APART = {"scratch"}  # imports nothing of the rest
 
@@ -73,7 +76,7 @@ def test_imports_point_down():
             if tpart == "__init__":
                 continue
             if part in APART or tpart in APART:
-                if part != tpart:
+                if part != tpart and part != "lessons":  # scratch imports nothing; lessons teach with it
                     bad.append(f"{path.relative_to(SRC)}:{line}: {module} -> {target} (scratch stands apart)")
                 continue
             if LAYERS[tpart] > LAYERS[part]:

@@ -79,8 +79,8 @@ def test_txt_corpus_goes_to_the_language_model_source_and_a_txt_table_to_text(tm
     (tmp_path / "corpus.txt").write_text("To be, or not to be, that is the question.\n" * 40)
     lm = vision.load_data(str(tmp_path / "corpus.txt"))
     assert lm.task == "language_model" and lm.info["preprocess"]["kind"] == "language_model"
-    with pytest.raises(ConfigError, match="language-model data"):  # one line, not a traceback from an MLP on ids
-        vision.classifier(str(tmp_path / "corpus.txt"), out=None, progress=False)
+    learn = vision.classifier(str(tmp_path / "corpus.txt"), out=None, progress=False)  # a language model, not an MLP
+    assert learn.task.name == "language_model" and learn.model_spec["arch"] == "gpt"
     write_reviews(tmp_path / "labelled.txt")  # sentence<TAB>label, like the UCI sentiment files
     assert vision.load_data(str(tmp_path / "labelled.txt")).info["preprocess"]["kind"] == "text"
 

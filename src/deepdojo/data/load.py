@@ -1,4 +1,4 @@
-"""One door for every data source: ``builtin:NAME``, ``download:NAME``, CSV/TSV files, image folders.
+"""One door for every data source: ``builtin:NAME``, ``download:NAME``, CSV/TSV files, text files, image folders.
 
 Example:
     >>> data = load_data("builtin:xor", seed=0)
@@ -37,6 +37,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     if isinstance(source, ImageFolder):
         return source.to_data(batch_size=batch_size, augment=augment, seed=seed)
     text = str(source)
+    if text == "builtin:dates":  # generated (human-readable date, ISO date) pairs for seq2seq
+        from deepdojo.data.pairs import load_dates
+
+        return load_dates(seed=seed, batch_size=batch_size, valid_pct=valid_pct, test_pct=test_pct)
     if text.startswith("builtin:"):
         from deepdojo.data.builtin import load_builtin
 
@@ -49,6 +53,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
                              augment=augment)
     if not text:
         raise DataError("no data given", where="DATA", fix="pass a folder path or builtin:NAME (e.g. builtin:digits)")
+    if text.lower().endswith((".csv", ".tsv")) and _is_pairs_table(text):  # (source, target): seq2seq
+        from deepdojo.data.pairs import load_pairs
+
+        return load_pairs(text, valid_pct=valid_pct, seed=seed, batch_size=batch_size, test_pct=test_pct)
     if text.lower().endswith((".csv", ".tsv", ".txt")):
         from deepdojo.data.csv_sources import load_csv, load_text_source
 
@@ -67,3 +75,18 @@ def table_options_of(cfg) -> dict[str, Any]:
     get = cfg.get if isinstance(cfg, dict) else (lambda k, d=None: getattr(cfg, k, d))
     return {"text_col": get("text_col"), "label_col": get("label_col"), "delimiter": get("delimiter"),
             "header": get("header"), "arch": get("arch", "auto") or "auto"}
+
+
+PAIR_HEADERS = {("source", "target"), ("src", "tgt"), ("input", "output")}
+
+
+def _is_pairs_table(path: str) -> bool:
+    """A CSV/TSV for sequence-to-sequence: its header starts with source/target (src/tgt, input/output);
+    a lone ``source`` column is one too, so its reader says the target column is missing."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return False  # the table reader reports it
+    cells = [c.strip().strip('"').lower() for c in first.replace("\t", ",").split(",")]
+    return tuple(cells[:2]) in PAIR_HEADERS or (len(cells) == 1 and cells[0] in {a for a, _ in PAIR_HEADERS})

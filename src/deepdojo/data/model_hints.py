@@ -22,17 +22,6 @@ def _spec(data) -> dict[str, Any]:
     return (getattr(data, "info", None) or {}).get("preprocess") or {}
 
 
-def check_trainable(data) -> None:
-    """Refuse, in one line, data whose training step does not exist yet (a language-model corpus)."""
-    if getattr(data, "task", None) == "language_model":
-        from deepdojo.errors import ConfigError
-
-        raise ConfigError("a plain-text corpus is language-model data (next-token prediction), which `train` and "
-                          "vision.classifier do not train yet", where=str(data.info.get("name", "data")),
-                          fix="for labelled texts use a CSV/TSV with a text and a label column (or sentence<TAB>label "
-                              "lines); for a language model use deepdojo.data.text_file with your own model and Learner")
-
-
 def default_arch_for(data) -> str | None:
     """``"tabular"`` for a table with category codes, ``"textcnn"`` for texts; None: the registry's default."""
     spec = _spec(data)

@@ -158,33 +158,72 @@ def text_columns(table, text_col: str | None, label_col: str | None) -> tuple[st
 
 
 def text_file(path: str | Path, *, level: str = "char", block_size: int = 64, valid_pct: float = 0.1,
-              batch_size: int = 64, seed: int = 0) -> Data:
-    """A plain text file for language modelling: ``x`` and ``y`` int64 ``(N, block_size)``, ``y`` = ``x`` shifted by one.
+              batch_size: int = 64, seed: int = 0, max_vocab: int | None = None) -> Data:
+    """A plain text file for language modelling: blocks of ``block_size`` token ids and the next token of each.
 
-    The last ``valid_pct`` of the text is the validation split (contiguous,
-    so no block of it overlaps training text); the vocabulary comes from the rest.
+    The last ``valid_pct`` of the text is the validation split (contiguous, as
+    nanoGPT's shakespeare_char does, so no validation block overlaps training
+    text); the vocabulary comes from the training part only (``<pad>`` 0,
+    ``<unk>`` 1: a token first seen in validation counts as unknown). Loaders
+    are :class:`~deepdojo.data.tokens.TokenBlockLoader`: random blocks for a
+    transformer, parallel streams for a recurrent model (the Learner arranges
+    them for the model it trains, :func:`arrange_for`).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.txt"; _ = p.write_text("hello world " * 50)
+        >>> data = text_file(p, block_size=8, batch_size=4)
+        >>> data.task, data.input_shape, data.info["vocab"][:3]
+        ('language_model', (8,), ['<pad>', '<unk>', 'l'])
     """
+    from deepdojo.data.tokens import TokenBlockLoader
+
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError("file not found", where=str(path), fix="check the path")
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    if not 0 < valid_pct < 1:
+        raise ConfigError(f"valid_pct must be in (0, 1) for a text file, got {valid_pct}", where="valid_pct",
+                          fix="e.g. 0.1: the last 10% of the text validates")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text (byte {exc.start})", where=str(path),
+                        fix="save the file as UTF-8 text") from None
     tokens = tokenize(text, level)
+    if not tokens or not text.strip():
+        raise DataError("the text is empty", where=str(path), fix="give a text file with the corpus to model")
     cut = int(len(tokens) * (1 - valid_pct))
-    if cut < 2 * (block_size + 1) or len(tokens) - cut < block_size + 1:
-        raise DataError(f"too short for blocks of {block_size} tokens ({len(tokens)} tokens)", where=str(path),
+    if cut < 2 * block_size + 1 or len(tokens) - cut < block_size + 1:
+        raise DataError(f"too short for blocks of {block_size} tokens ({len(tokens)} tokens; training needs "
+                        f"{2 * block_size + 1}, validation {block_size + 1})", where=str(path),
                         fix="use a longer text or a smaller block_size")
-    vocab = Vocab.build([tokens[:cut]])
-    ids = torch.tensor(vocab.encode(tokens), dtype=torch.long)
+    vocab = Vocab.build([tokens[:cut]], max_size=max_vocab)  # training part only: no leakage
+    ids = torch.tensor(vocab.encode(tokens), dtype=torch.long)  # (N,)
+    train = TokenBlockLoader(ids[:cut], block_size, batch_size, shuffle=True, seed=seed)
+    valid = TokenBlockLoader(ids[cut:], block_size, batch_size)
+    from deepdojo.data.core import tensor_fingerprint
+    from deepdojo.data.splits import split_hash
 
-    def blocks(part: torch.Tensor):  # non-overlapping windows of block_size + 1: input and next-token target
-        n = (len(part) - 1) // block_size
-        windows = part[: n * block_size + 1].unfold(0, block_size + 1, block_size)  # (n, block_size + 1)
-        return windows[:, :-1].contiguous(), windows[:, 1:].contiguous()
+    splits = {"train": np.array([0, cut]), "valid": np.array([cut, len(tokens)])}  # [start, stop) token ranges
+    info = dict(name=str(path), fingerprint=tensor_fingerprint(ids), vocab=vocab.itos, level=level,
+                block_size=block_size, pad_index=0, unk_index=1, splits=splits, split_hash=split_hash(splits),
+                sizes={"train": train.n_blocks, "valid": valid.n_blocks})
+    info["preprocess"] = {"kind": "language_model", "level": level, "vocab": vocab.itos, "block_size": block_size}
+    return Data(train=train, valid=valid, task="language_model", classes=vocab.itos, input_shape=(block_size,),
+                info=info)
 
-    (xt, yt), (xv, yv) = blocks(ids[:cut]), blocks(ids[cut:])
-    data = Data.from_tensors(xt, yt, valid=(xv, yv), batch_size=batch_size, seed=seed, task="language_model",
-                             normalize=False, name=str(path), valid_pct=0)
-    data.classes = vocab.itos
-    data.info.update(vocab=vocab.itos, level=level, block_size=block_size, sizes={"train": len(xt), "valid": len(xv)})
-    data.info["preprocess"] = {"kind": "language_model", "level": level, "vocab": vocab.itos, "block_size": block_size}
-    return data
+
+def arrange_for(data: Data, model) -> None:
+    """Serve ``data``'s token blocks in the layout ``model`` needs (its ``batch_layout``), if it says.
+
+    >>> class Stateful: batch_layout = "streams"
+    >>> arrange_for(Data(train=[]), Stateful())  # loaders that are not token loaders are left alone
+    """
+    from deepdojo.data.tokens import TokenBlockLoader
+
+    layout = getattr(model, "batch_layout", None)
+    if layout is None:
+        return
+    for dl in (data.train, data.valid):
+        if isinstance(dl, TokenBlockLoader):
+            dl.set_layout(layout)

@@ -38,6 +38,7 @@ from deepdojo.evaluate.diagnosis import Diagnosis, diagnose
 from deepdojo.evaluate.interpret import Interpretation
 from deepdojo.evaluate.passes import SplitPass, predict_split
 from deepdojo.evaluate.run_eval import learner_for_run, load_run_data, measure_latency
+from deepdojo.evaluate.sequence_outputs import write_sequence_outputs
 from deepdojo.evaluate.suspects import rank_all, write_suspects
 from deepdojo.evaluate.vault import TestVault
 from deepdojo.io import write_json
@@ -124,6 +125,7 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
             out["interpretation"] = interp.summary(12)
             if data.on_device:  # label_suspects.csv: see evaluate/suspects.py
                 write_suspects(rank_all(interps, data.classes), run_dir)
+    write_sequence_outputs(learn)  # text samples / attention maps, for the tasks whose report shows them
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)
     out["interpretation"] = interp

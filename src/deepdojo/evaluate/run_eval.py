@@ -94,6 +94,8 @@ def eval_loader(data: Data, split: str):
     loader = getattr(data, split)
     if loader is None:
         raise DataError(f"the data has no {split} split", where=str(data.info.get("name", "data")))
+    if split == "train" and callable(getattr(loader, "for_eval", None)):  # its own fixed order (token streams)
+        return loader.for_eval()
     if split == "train" and isinstance(loader, TensorLoader):
         tf = data.valid.transform if isinstance(data.valid, TensorLoader) else loader.transform
         return TensorLoader(loader.source_x, loader.source_y, loader.batch_size, shuffle=False, transform=tf,

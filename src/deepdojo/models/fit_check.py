@@ -20,10 +20,13 @@ from deepdojo.errors import ConfigError
 from deepdojo.models.registry import create_model_for, model_kind
 
 MAX_SIDE = 1024
+CHECKED_KINDS = ("image", "vector", "signal", "tabular", "sequence")  # kinds whose example input is a plain tensor
 
 
 def _accepts(name: str, shape: tuple[int, ...], num_classes: int, kwargs: dict) -> bool | None:
     """True/False: the forward pass on ``shape`` works; None: the check itself cannot run for this model."""
+    if model_kind(name) not in CHECKED_KINDS:  # token-id, pair and detection models: inputs are not plain tensors
+        return None
     try:
         with torch.device("meta"):
             model = create_model_for(name, shape, num_classes, **kwargs).eval()

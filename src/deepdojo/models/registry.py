@@ -27,7 +27,7 @@ from torch import nn
 from deepdojo.errors import ConfigError
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
-_KINDS: dict[str, str] = {}  # name -> "image" | "vector" | "signal" | "sequence" | "tabular"
+_KINDS: dict[str, str] = {}  # name -> "image" | "vector" | "signal" | "sequence" | "tabular" | "language_model" | "seq2seq"
 _EXAMPLES: dict[str, dict] = {}
 # A small input per kind when a builder registers none: (C, H, W), (F,), (C, L), (T, F), (F,).
 DEFAULT_EXAMPLE_SHAPES = {"image": (3, 32, 32), "vector": (8,), "signal": (2, 64), "sequence": (12, 4), "tabular": (8,)}
@@ -87,6 +87,8 @@ def create_model_for(name: str, input_shape: tuple[int, ...], num_classes: int, 
             raise ConfigError(f"model {name!r} needs {what} but the data has samples of shape {tuple(input_shape)}",
                               where="arch", fix=f"use {fix}")
         return create_model(name, num_classes, in_channels=input_shape[0], **kwargs)
+    if kind in ("language_model", "seq2seq"):  # token ids in, token logits out: sizes come from the task's kwargs
+        return create_model(name, num_classes, **kwargs)
     if kind == "sequence":
         if len(input_shape) == 2:  # (T, F) feature sequences
             return create_model(name, num_classes, in_features=input_shape[1], **kwargs)

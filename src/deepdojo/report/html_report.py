@@ -68,6 +68,12 @@ def _curves_section(run: RunFolder) -> list[tuple[str, str]]:
     return [("Training curves", f"<img alt='training curves' src='{data_uri(png)}'>")] if png else []
 
 
+def _text_sections(run: RunFolder) -> list[tuple[str, str]]:
+    from deepdojo.report.sections_text import attention_section, samples_section
+
+    return samples_section(run.path) + attention_section(run.path)
+
+
 def _lr_find_section(run: RunFolder) -> list[tuple[str, str]]:
     lr_png = run.path / "lr_find.png"
     if not lr_png.exists():
@@ -105,6 +111,7 @@ SECTIONS = [
     ("Notes", _notes_section),
     ("Final metrics (validation)", _metrics_section),
     ("Training curves", _curves_section),
+    ("Samples and attention", _text_sections),  # beside the curves: generated text, attention maps
     ("Learning-rate finder", _lr_find_section),
     ("Evaluation", _evaluation_sections),
     ("Label suspects", _suspects_section),

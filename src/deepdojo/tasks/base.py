@@ -132,6 +132,7 @@ class Task:
 
 
 _TASKS: dict[str, type[Task]] = {}
+_ALIASES: dict[str, str] = {}
 
 
 def register_task(cls: type[Task]) -> type[Task]:
@@ -139,6 +140,8 @@ def register_task(cls: type[Task]) -> type[Task]:
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise TypeError("register_task takes a Task subclass")
     _TASKS[cls.name] = cls
+    for alias in getattr(cls, "aliases", ()):  # short names accepted by get_task (e.g. "lm")
+        _ALIASES[alias] = cls.name
     return cls
 
 
@@ -153,6 +156,7 @@ def get_task(spec: "str | Task | None", **state: Any) -> Task:
         return spec
     if isinstance(spec, type) and issubclass(spec, Task):
         return spec(**state)
+    spec = _ALIASES.get(spec, spec) if isinstance(spec, str) else spec
     if spec not in _TASKS:
         import difflib
 

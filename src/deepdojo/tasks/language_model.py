@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepdojo.errors import ConfigError, DataError
 from deepdojo.metrics.sequence import IGNORE_INDEX, BitsPerToken, Perplexity, TokenAccuracy, TokenNLL
 from deepdojo.tasks.base import Task, register_task, versus
 
@@ -36,11 +37,21 @@ def _nats(probs: np.ndarray, target: np.ndarray) -> float:
 @register_task
 class LanguageModel(Task):
     name = "language_model"
+    aliases = ("lm",)
     description = "next-token prediction over token blocks (cross-entropy per token)"
-    report_sections = ("baselines",)
+    report_sections = ("baselines", "samples")
 
     def output_size(self, data) -> int:
         return data.num_classes  # the vocabulary
+
+    def default_arch(self, data) -> str | None:
+        return "gpt"
+
+    def model_kwargs(self, data) -> dict[str, Any]:
+        kw = {"vocab_size": data.num_classes}
+        if data.input_shape:
+            kw["block_size"] = int(data.input_shape[0])  # the transformer's context; a recurrent model's BPTT length
+        return kw
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(pred.reshape(-1, pred.shape[-1]), target.reshape(-1), ignore_index=IGNORE_INDEX)
@@ -60,6 +71,8 @@ class LanguageModel(Task):
         return self.metrics() + [TokenAccuracy()]
 
     def baselines(self, x_train, y_train, x_valid, y_valid, num_classes, budget_s, seed):
+        # token ids may arrive as float features (exact below 2**24): counts index by integers
+        x_train, y_train, x_valid, y_valid = (np.asarray(a).astype(np.int64) for a in (x_train, y_train, x_valid, y_valid))
         v = num_classes or int(max(y_train.max(), y_valid.max())) + 1
         counts = np.bincount(y_train.reshape(-1), minlength=v).astype(np.float64) + 1.0  # add-one smoothing
         out = {"unigram": {"nats_per_token": _nats(counts / counts.sum(), y_valid)}}
@@ -88,3 +101,60 @@ class LanguageModel(Task):
         names = [classes[i] if classes else str(i) for i in idx.tolist()]
         return {"prediction": names[0], "probability": float(probs[0]),
                 "top": [{"token": n, "probability": float(p)} for n, p in zip(names, probs.tolist())]}
+
+
+# ------------------------------------------------------------------------------------------- generation
+def encode_prompt(prompt: str, vocab: list[str], level: str) -> list[int]:
+    """Token ids of ``prompt``; a token the model never saw is a one-line error naming it.
+
+    >>> encode_prompt("ab", ["<pad>", "<unk>", "a", "b"], "char")
+    [2, 3]
+    """
+    from deepdojo.data.text import tokenize
+
+    stoi = {t: i for i, t in enumerate(vocab)}
+    tokens = tokenize(prompt, level)
+    unknown = sorted({t for t in tokens if t not in stoi or stoi[t] < 2})  # <pad>, <unk> are not text
+    if unknown:
+        shown = ", ".join(repr(t) for t in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        raise DataError(f"the prompt has {len(unknown)} {'character' if level == 'char' else 'word'}(s) the model "
+                        f"never saw in training: {shown}", where="prompt",
+                        fix="use only characters/words of the training text")
+    return [stoi[t] for t in tokens]
+
+
+def decode_ids(ids: list[int], vocab: list[str], level: str) -> str:
+    """Token ids -> text (characters joined; words joined with spaces)."""
+    return ("" if level == "char" else " ").join(vocab[i] for i in ids)
+
+
+def generate_text(model, vocab: list[str], level: str, prompt: str = "", length: int = 500,
+                  temperature: float = 1.0, top_k: int | None = None, seed: int | None = 0) -> str:
+    """``prompt`` followed by ``length`` sampled tokens, as text. The same ``seed`` gives the same text.
+
+    An empty prompt starts from a newline (nanoGPT's start) when the vocabulary has one.
+    """
+    if length < 0:
+        raise ConfigError(f"length must be >= 0, got {length}", where="length", fix="e.g. 500")
+    level = level or "char"
+    start = prompt
+    if not prompt:
+        if "\n" not in vocab:
+            raise ConfigError("an empty prompt starts from a newline, which this vocabulary lacks", where="prompt",
+                              fix="give a prompt, e.g. --prompt 'The'")
+        start = "\n"
+    ids = encode_prompt(start, vocab, level)
+    if not ids:
+        raise ConfigError("the prompt has no tokens", where="prompt", fix="give a prompt with at least one word")
+    import torch
+
+    from deepdojo.models.language import sample
+
+    g = torch.Generator()
+    g.manual_seed(seed if seed is not None else torch.seed())
+    new = sample(model, torch.tensor(ids), length, temperature=temperature, top_k=top_k, generator=g,
+                 banned=tuple(i for i, t in enumerate(vocab[:2]) if t in ("<pad>", "<unk>")))
+    text = decode_ids(new.tolist(), vocab, level)
+    if level == "char":
+        return prompt + text
+    return (prompt + " " + text) if prompt and text else prompt + text

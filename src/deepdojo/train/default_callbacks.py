@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from deepdojo.train.callbacks import Callback
+from deepdojo.train.carried_state import CarriedState, carries_state
 from deepdojo.train.guards import GradientClip, NanGuard
 from deepdojo.train.progress import ProgressBar, in_notebook, interactive
 from deepdojo.train.resume import ResumeFromCheckpoint, TrainingCheckpoints
@@ -48,4 +49,6 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
             cbs += [ResumeFromCheckpoint(), RunLogger(), SaveCheckpoints(), TrainingCheckpoints(**cadence)]
         else:
             cbs += [ResumeFromCheckpoint(), TrainingCheckpoints(**cadence)]
+        if carries_state(learn.model):  # a recurrent LM's hidden state travels with its checkpoints
+            cbs.append(CarriedState())
     return cbs

@@ -24,19 +24,21 @@ from torch import nn
 
 from deepdojo.data.core import Data
 from deepdojo.data.loaders import TensorLoader
+from deepdojo.data.text import arrange_for
 from deepdojo.metrics import Metric, make_metric
 from deepdojo.tasks import Task, get_task
 from deepdojo.train import schedules
 from deepdojo.train.activations import ActivationsMixin
 from deepdojo.train.history import History
 from deepdojo.train.notebook import NotebookMixin
+from deepdojo.train.generation import GenerationMixin
 from deepdojo.train.callbacks import EVENTS, Callback, CancelBatch, CancelEpoch, CancelFit, hooks_for
 from deepdojo.train.optim import make_optimizer, momentum_key
 from deepdojo.train.reproducibility import resolve_device, seed_everything, set_deterministic
 from deepdojo.train.transfer import TransferMixin, optimizer_groups, set_lr_scales
 
 
-class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
+class Learner(TransferMixin, ActivationsMixin, NotebookMixin, GenerationMixin):
     """Trains ``model`` on ``data``. Plain PyTorch in, plain PyTorch out.
 
     Args:
@@ -130,6 +132,7 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin):
             distributed.shard_fsdp(self.model)
         if callable(getattr(self.model, "check_data", None)):  # e.g. tabular category codes vs cardinalities, once
             self.model.check_data(self.data)
+        arrange_for(self.data, self.model)  # token blocks as parallel streams for a model that carries its state
         self.task = get_task(task if task is not None else self.data.task)
         self.loss_fn = loss_fn or self.task.loss
         self.metrics = [make_metric(m) for m in (metrics if metrics is not None else self.task.metrics())]
