@@ -48,7 +48,8 @@ _FROM_CONFIG = object()  # "out" not given: take cfg.out
 def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig) -> Data:
     """The data a config names, checked (bad files stop here with every problem listed)."""
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
-                     batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe)
+                     batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
+                     task=cfg.task if isinstance(cfg.task, str) else None)
     if cfg.train_dev_pct:
         data.carve_train_dev(cfg.train_dev_pct, cfg.seed)
     return data

@@ -28,6 +28,7 @@ from deepdojo.data.check_csv import Table, read_table
 from deepdojo.data.check_images import MAX_PIXELS
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
+from deepdojo.data.ratings import looks_like_ratings, ratings_csv
 from deepdojo.data.splits import random_split, stratified_split
 from deepdojo.errors import DataError
 
@@ -191,14 +192,18 @@ def detect_label_delim(labels: list[str]) -> str | None:
 
 def load_csv(path: str | Path, *, target: str | None = None, size: int | None = None, valid_pct: float = 0.2,
              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-             cache_dir: str | Path | None = None) -> Data:
-    """A CSV/TSV as :class:`Data`: an image list when it has a path column, else a tabular file.
+             cache_dir: str | Path | None = None, task: str | None = None) -> Data:
+    """A CSV/TSV as :class:`Data`: an image list when it has a path column, ratings when the task is
+    ``collab`` or the columns name a user, an item and a rating, else a tabular file.
 
     The tabular target is ``target``, else a column named like a label
     (label/class/target/y), else the last column.
     """
     from deepdojo.data.tabular import tabular_csv
 
+    table = read_table(path, duplicates="warning")
+    if task == "collab" or (task is None and looks_like_ratings(table.columns)):
+        return ratings_csv(path, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     table = read_table(path)
     if any(c.lower() in PATH_COLUMNS for c in table.columns):
         lcol = next((c for c in table.columns if c.lower() in LABEL_COLUMNS), None)

@@ -17,7 +17,7 @@ from deepdojo.errors import DataError
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False, test_pct: float = 0.0) -> Data:
+              dedupe: bool = False, test_pct: float = 0.0, task: str | None = None) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
@@ -25,6 +25,7 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     unless ``skip_bad``, which leaves them out (``info["skipped"]``).
     ``test_pct`` holds out a sealed test slice of built-ins and single-folder
     image sets (folders with ``test/``, downloads and CSVs bring their own).
+    ``task`` (a name) steers ambiguous sources: ``"collab"`` reads a CSV as ratings.
     """
     if isinstance(source, Data):
         return source
@@ -47,7 +48,7 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.csv_sources import load_csv
 
         return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
-                        skip_bad=skip_bad)
+                        skip_bad=skip_bad, task=task)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
