@@ -28,7 +28,7 @@ from torch import nn
 
 from deepdojo.models.registry import register_model
 
-_EXAMPLE = {"input_shape": (2,), "kwargs": {"n_users": 6, "n_items": 5, "n_factors": 4, "y_range": (0.0, 10.0)}}
+_EXAMPLE = {"input_shape": (2,), "kwargs": {"n_users": 40, "n_items": 30, "n_factors": 4, "y_range": (-10.0, 10.0)}}
 
 
 def _embedding(n: int, dim: int) -> nn.Embedding:

@@ -58,8 +58,8 @@ def bias_model(x: np.ndarray, y: np.ndarray, reg: float = 5.0, iters: int = 20) 
     bu, bi = np.zeros(nu), np.zeros(ni)
     cu, ci = np.bincount(u, minlength=nu), np.bincount(i, minlength=ni)
     for _ in range(iters):
-        bu = np.bincount(u, y - mean - bi[i], minlength=nu) / (cu + reg)
-        bi = np.bincount(i, y - mean - bu[u], minlength=ni) / (ci + reg)
+        bu = np.bincount(u, y - mean - bi[i], minlength=nu) / np.maximum(cu + reg, 1e-12)
+        bi = np.bincount(i, y - mean - bu[u], minlength=ni) / np.maximum(ci + reg, 1e-12)
     bu[0] = bi[0] = 0.0  # the cold-start code carries no bias
     return BiasModel(mean, bu, bi)
 
