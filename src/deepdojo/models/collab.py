@@ -59,6 +59,11 @@ class _Collab(nn.Module):
         lo, hi = self.y_range
         return lo + (hi - lo) * torch.sigmoid(z)
 
+    def layer_groups(self) -> list[list[nn.Module | nn.Parameter]]:
+        """Embeddings first, then what combines them (discriminative learning rates, freezing)."""
+        emb = [self.user_factors, self.item_factors, self.user_bias, self.item_bias]
+        return [emb, [m for m in (getattr(self, "mlp", None), self.bias) if m is not None]]
+
     def biases(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
         return self.bias + self.user_bias(u) + self.item_bias(i)  # (B, K)
 
