@@ -28,7 +28,7 @@ from deepdojo.data.check_csv import Table, read_table
 from deepdojo.data.check_images import MAX_PIXELS
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
-from deepdojo.data.ratings import looks_like_ratings, ratings_csv
+from deepdojo.data.ratings import ratings_csv, wants_ratings
 from deepdojo.data.splits import random_split, stratified_split
 from deepdojo.errors import DataError
 
@@ -202,7 +202,7 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     from deepdojo.data.tabular import tabular_csv
 
     table = read_table(path, duplicates="warning")
-    if task == "collab" or (task is None and looks_like_ratings(table.columns)):
+    if wants_ratings(task, table.columns):
         return ratings_csv(path, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     table = read_table(path)
     if any(c.lower() in PATH_COLUMNS for c in table.columns):

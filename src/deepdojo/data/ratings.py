@@ -39,6 +39,17 @@ ITEM_COLUMNS = ("item", "item_id", "itemid", "movie", "movie_id", "movieid", "pr
 RATING_COLUMNS = ("rating", "ratings", "score", "stars")
 TIME_COLUMNS = ("timestamp", "time", "date", "ts")
 SPLITS = ("random", "user", "time")
+TASK = "collab"  # the task name ratings data suggests (deepdojo.tasks.collab)
+
+
+def wants_ratings(requested: str | None, columns: list[str]) -> bool:
+    """Read a CSV as ratings: the requested task is collab, or none is requested and the columns say so.
+
+    (A source-format decision: which reader parses the file. The task itself stays in deepdojo.tasks.)
+    """
+    if requested is None:
+        return looks_like_ratings(columns)
+    return requested == TASK
 
 
 def find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
@@ -129,7 +140,7 @@ def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times:
     maps = code_maps([users[j] for j in tr], [items[j] for j in tr])
     x = encode_ids(maps, users, items)
     data = Data.from_tensors(x, torch.from_numpy(ratings), splits=splits, seed=seed, batch_size=batch_size,
-                             task="collab", normalize=False, name=name, fingerprint=fingerprint)
+                             task=TASK, normalize=False, name=name, fingerprint=fingerprint)
     data.info.preprocess = {"ratings": {**maps, "split": split,
                                         "range": [float(ratings[tr].min()), float(ratings[tr].max())]}}
     return data
