@@ -57,7 +57,8 @@ def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig) -> Data:
     """
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
-                     leak_check=cfg.leak_check, rehash=cfg.rehash, **table_options_of(cfg))
+                     leak_check=cfg.leak_check, rehash=cfg.rehash, task=cfg.task if isinstance(cfg.task, str) else None,
+                     **table_options_of(cfg))
     if cfg.train_dev_pct:
         data.carve_train_dev(cfg.train_dev_pct, cfg.seed)
     return data

@@ -75,7 +75,8 @@ def test_two_constructions_under_one_seed_are_identical(name):
 def test_summary_totals_equal_parameter_count(name):
     model = example_model(name, K)
     shape, kw = model_example(name)
-    dtype = torch.long if model_kind(name) == "sequence" and len(shape) == 1 else torch.float32
+    dtype = torch.long if (model_kind(name) == "sequence" and len(shape) == 1) or model_kind(name) == "collab" \
+        else torch.float32
     s = summary(model, shape, dtype=dtype)
     assert s.total_params == sum(p.numel() for p in model.parameters())
     assert sum(r.params for r in s.rows) == s.total_params

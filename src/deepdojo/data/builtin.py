@@ -131,7 +131,7 @@ FIXED = ("digits", "diabetes")  # real data sets: no seed to shape them
 
 
 def builtin_names() -> list[str]:
-    return sorted(BUILTINS)
+    return sorted([*BUILTINS, "ratings"])
 
 
 def builtin_arrays(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -152,6 +152,8 @@ def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: floa
     mirroring, since a mirrored digit is not the same digit. ``diabetes`` is
     a regression (float targets); ``shapes`` names its classes.
     """
+    if name == "ratings":  # pairs of ids, not feature rows
+        return load_ratings_builtin(seed=seed, batch_size=batch_size, valid_pct=valid_pct)
     x, y = builtin_arrays(name, seed)
     is_image = x.ndim == 4
     if augment == "auto":
@@ -176,3 +178,34 @@ def export_image_folder(name: str, path: str | Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img[0], mode="L").save(folder / f"{i:05d}.png")
     return path
+
+
+RATINGS_NOISE = 0.3  # the planted ratings' noise sd: the RMSE no model can beat (the noise floor)
+
+
+def ratings_arrays(n_users: int = 300, n_items: int = 200, rank: int = 3, density: float = 0.25,
+                   noise: float = RATINGS_NOISE, seed: int = 0) -> dict[str, np.ndarray]:
+    """A planted rank-``rank`` ratings matrix plus biases and Gaussian noise of sd ``noise``.
+
+    ``rating = 3 + b_user + b_item + u . v + noise`` for a random ``density``
+    share of (user, item) pairs; ``clean`` is the rating without noise, so the
+    best possible RMSE is ``noise`` (the noise floor).
+    """
+    rng = np.random.default_rng(seed)
+    u = rng.normal(0, 1 / rank ** 0.25, (n_users, rank))
+    v = rng.normal(0, 1 / rank ** 0.25, (n_items, rank))
+    bu, bi = rng.normal(0, 0.3, n_users), rng.normal(0, 0.3, n_items)
+    pairs = np.flatnonzero(rng.random(n_users * n_items) < density)
+    users, items = pairs // n_items, pairs % n_items
+    clean = 3.0 + bu[users] + bi[items] + (u[users] * v[items]).sum(1)
+    return {"users": users, "items": items, "clean": clean.astype(np.float32),
+            "ratings": (clean + rng.normal(0, noise, len(clean))).astype(np.float32)}
+
+
+def load_ratings_builtin(seed: int = 0, batch_size: int = 64, valid_pct: float = 0.2) -> Data:
+    """``builtin:ratings``: :func:`ratings_arrays` as collaborative-filtering :class:`Data` (per-user split)."""
+    from deepdojo.data.ratings import ratings_data
+
+    d = ratings_arrays(seed=seed)
+    return ratings_data([f"u{k}" for k in d["users"]], [f"i{k}" for k in d["items"]], d["ratings"], split="user",
+                        valid_pct=valid_pct, seed=seed, batch_size=batch_size, name="builtin:ratings")

@@ -30,6 +30,7 @@ from deepdojo.data.check_images import MAX_PIXELS
 from deepdojo.data.checks import CheckReport, Problem
 from deepdojo.data.core import Data
 from deepdojo.data.paths import FIX_LINK, path_problem, real_root
+from deepdojo.data.ratings import ratings_csv, wants_ratings
 from deepdojo.data.splits import random_split, stratified_split
 from deepdojo.errors import ConfigError, DataError
 
@@ -219,7 +220,8 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
              seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
              cache_dir: str | Path | None = None, text_col: str | None = None, label_col: str | None = None,
              delimiter: str | None = None, header: bool | None = None, arch: str = "auto",
-             test_pct: float = 0.0, dedupe: bool = False, leak_check: bool = True, rehash: bool = False) -> Data:
+             test_pct: float = 0.0, dedupe: bool = False, leak_check: bool = True, rehash: bool = False,
+             task: str | None = None) -> Data:
     """A CSV/TSV as :class:`Data`, routed by what its columns hold.
 
     - a path column (path/image/file...): an image list (:func:`image_csv`);
@@ -251,6 +253,8 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     table = read_table(path, delimiter=delimiter, header=header, duplicates="warning")
     delimiter = table.delimiter
     header = table.header
+    if wants_ratings(task, table.columns):  # user, item, rating: a recommender's data
+        return ratings_csv(path, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     label_col = label_col or target
     if text_col is None and any(c.lower() in PATH_COLUMNS for c in table.columns):
         lcol = label_col or next((c for c in table.columns if c.lower() in LABEL_COLUMNS), None)

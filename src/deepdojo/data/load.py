@@ -18,7 +18,7 @@ from deepdojo.errors import DataError
 
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
-              dedupe: bool = False, test_pct: float = 0.0, leak_check: bool = True, rehash: bool = False,
+              dedupe: bool = False, test_pct: float = 0.0, leak_check: bool = True, rehash: bool = False, task: str | None = None,
               **table_options: Any) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
@@ -31,6 +31,7 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     ``text_col``, ``label_col``, ``delimiter``, ``header``, ``arch``); a ``.txt`` that is no
     table is a language-model corpus. ``leak_check=False`` skips the duplicate search of image
     folders and image CSVs (``info["leaks"]`` then says it was off); ``rehash`` re-hashes every image file.
+    ``task`` (a name) steers ambiguous sources: ``"collab"`` reads a CSV as ratings.
     """
     if isinstance(source, Data):
         return source
@@ -63,7 +64,7 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         load = load_text_source if text.lower().endswith(".txt") else load_csv
         return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                     skip_bad=skip_bad, test_pct=test_pct, dedupe=dedupe, leak_check=leak_check, rehash=rehash,
-                    **table_options)
+                    task=task, **table_options)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct, leak_check=leak_check, rehash=rehash)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)

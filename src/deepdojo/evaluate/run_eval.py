@@ -45,7 +45,8 @@ def load_run_data(run_dir: str | Path) -> Data:
                             test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
                             skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False),
-                            leak_check=cfg.get("leak_check", True), **table_options_of(cfg))
+                            leak_check=cfg.get("leak_check", True), task=cfg.get("task"),
+                            **table_options_of(cfg))
     if cfg.get("train_dev_pct"):
         data.carve_train_dev(cfg["train_dev_pct"], cfg.get("seed", 0))
     check_split(run_dir, data)

@@ -12,7 +12,7 @@ import torch
 
 from deepdojo.models.registry import create_model, model_example, model_kind
 
-KNOWN_KINDS = ("image", "vector", "signal", "sequence", "tabular")
+KNOWN_KINDS = ("image", "vector", "signal", "sequence", "tabular", "collab")
 
 
 def example_batch(name: str, batch: int = 8, seed: int = 0) -> torch.Tensor:
@@ -23,6 +23,9 @@ def example_batch(name: str, batch: int = 8, seed: int = 0) -> torch.Tensor:
         x = torch.randint(1, kw["vocab_size"], (batch, *shape), generator=g)
         x[: batch // 2, shape[0] // 2:] = 0  # half the rows padded after the middle
         return x
+    if model_kind(name) == "collab":  # (user, item) codes, 0 = cold start
+        return torch.stack([torch.randint(0, kw["n_users"], (batch,), generator=g),
+                            torch.randint(0, kw["n_items"], (batch,), generator=g)], 1)
     x = torch.randn(batch, *shape, generator=g)
     if model_kind(name) == "tabular":
         for i, n in enumerate(kw.get("cardinalities", ())):

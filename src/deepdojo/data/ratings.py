@@ -1,0 +1,194 @@
+"""Ratings (collaborative filtering): ``user,item,rating[,timestamp]`` -> :class:`Data` of id pairs.
+
+``x`` is ``(N, 2)`` int64 ``(user code, item code)``; ``y`` is the float
+rating. Codes come from the TRAINING rows only; code 0 means "not seen in
+training" (cold start): the collaborative models keep row 0 of their
+embeddings at zero, so such a row is predicted from the global bias plus
+whatever bias is known (the item's for a new user, the user's for a new item).
+The code maps (raw id -> code) are saved in ``info.preprocess["ratings"]``
+so ``predict`` maps raw ids the same way (:func:`encode_ids`).
+
+Splits (``split=``): ``"random"`` rows; ``"user"`` holds out ``valid_pct`` of
+each user's ratings (every user with 2+ ratings is seen in training);
+``"time"`` holds out the latest ``valid_pct`` of rows by timestamp (needs a
+timestamp column) — the honest split for "predict the future".
+
+Example:
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = p.write_text("user,item,rating\\n" + "".join(f"u{i % 7},m{i % 5},{1 + i % 5}\\n" for i in range(60)))
+    >>> data = ratings_csv(p, split="user", seed=0)
+    >>> data.task, data.input_shape, data.train.x.dtype, data.info.preprocess["ratings"]["n_users"]
+    ('collab', (2,), torch.int64, 8)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepdojo.data.core import Data
+from deepdojo.errors import DataError
+
+USER_COLUMNS = ("user", "user_id", "userid", "users")
+ITEM_COLUMNS = ("item", "item_id", "itemid", "movie", "movie_id", "movieid", "product", "product_id")
+RATING_COLUMNS = ("rating", "ratings", "score", "stars")
+TIME_COLUMNS = ("timestamp", "time", "date", "ts")
+SPLITS = ("random", "user", "time")
+TASK = "collab"  # the task name ratings data suggests (deepdojo.tasks.collab)
+
+
+def wants_ratings(requested: str | None, columns: list[str]) -> bool:
+    """Read a CSV as ratings: the requested task is collab, or none is requested and the columns say so.
+
+    (A source-format decision: which reader parses the file. The task itself stays in deepdojo.tasks.)
+    """
+    if requested is None:
+        return looks_like_ratings(columns)
+    return requested == TASK
+
+
+def find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
+    """The first column whose lower-cased name is one of ``candidates``."""
+    return next((c for c in columns if c.lower() in candidates), None)
+
+
+def looks_like_ratings(columns: list[str]) -> bool:
+    """True when the header names a user, an item and a rating column.
+
+    >>> looks_like_ratings(["userId", "movieId", "rating", "timestamp"]), looks_like_ratings(["x", "rating"])
+    (True, False)
+    """
+    return all(find_column(columns, c) for c in (USER_COLUMNS, ITEM_COLUMNS, RATING_COLUMNS))
+
+
+def ratings_split(users: np.ndarray, times: np.ndarray | None, split: str, valid_pct: float,
+                  seed: int) -> dict[str, np.ndarray]:
+    """Row indices ``{"train", "valid"}`` for a ``random`` / per-``user`` / by-``time`` hold-out.
+
+    >>> s = ratings_split(np.array([0, 0, 0, 0, 1, 1]), None, "user", 0.5, seed=0)
+    >>> sorted(np.bincount(np.array([0, 0, 0, 0, 1, 1])[s["valid"]]).tolist())
+    [1, 2]
+    """
+    n = len(users)
+    rng = np.random.default_rng(seed)
+    if split == "random":
+        order = rng.permutation(n)
+        k = max(1, int(round(n * valid_pct)))
+        valid = order[:k]
+    elif split == "user":
+        valid = []
+        for rows in _groups(users):
+            if len(rows) < 2:  # a lone rating stays in training: the user must be seen
+                continue
+            k = min(len(rows) - 1, max(1, int(round(len(rows) * valid_pct))))
+            valid.extend(rng.permutation(rows)[:k])
+        valid = np.asarray(valid, dtype=np.int64)
+    elif split == "time":
+        if times is None:
+            raise DataError("split 'time' needs a timestamp column", where="split",
+                            fix="add a timestamp column or use split='random' / 'user'")
+        order = np.argsort(times, kind="stable")
+        valid = order[n - max(1, int(round(n * valid_pct))):]
+    else:
+        raise DataError(f"unknown ratings split {split!r}", where="split", fix=f"use one of {', '.join(SPLITS)}")
+    mask = np.zeros(n, bool)
+    mask[valid] = True
+    return {"train": np.flatnonzero(~mask).astype(np.int64), "valid": np.flatnonzero(mask).astype(np.int64)}
+
+
+def _groups(codes: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    return np.split(order, bounds)
+
+
+def code_maps(users: list[str], items: list[str]) -> dict:
+    """Raw id -> code (1-based, sorted; 0 is reserved for ids unseen in training)."""
+    u, i = sorted(set(users)), sorted(set(items))
+    return {"users": {k: j + 1 for j, k in enumerate(u)}, "items": {k: j + 1 for j, k in enumerate(i)},
+            "n_users": len(u) + 1, "n_items": len(i) + 1}
+
+
+def encode_ids(maps: dict, users: list[str], items: list[str]) -> torch.Tensor:
+    """``(N, 2)`` int64 codes of raw ids under ``maps`` (unseen ids -> 0, the cold-start code).
+
+    >>> m = code_maps(["a", "b"], ["x"])
+    >>> encode_ids(m, ["b", "zz"], ["x", "x"]).tolist()
+    [[2, 1], [0, 1]]
+    """
+    u = [maps["users"].get(str(k), 0) for k in users]
+    i = [maps["items"].get(str(k), 0) for k in items]
+    return torch.tensor(np.stack([u, i], 1) if u else np.zeros((0, 2)), dtype=torch.int64)
+
+
+def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times: np.ndarray | None = None, *,
+                 split: str = "random", valid_pct: float = 0.2, seed: int = 0, batch_size: int = 64,
+                 name: str = "ratings", fingerprint: str | None = None,
+                 splits: dict[str, np.ndarray] | None = None) -> Data:
+    """Raw ids and ratings -> :class:`Data` (codes from the training rows; see the module docstring)."""
+    users, items = [str(u) for u in users], [str(i) for i in items]
+    ratings = np.asarray(ratings, dtype=np.float32)
+    if splits is None:
+        ucodes = np.unique(np.asarray(users), return_inverse=True)[1]
+        splits = ratings_split(ucodes, times, split, valid_pct, seed)
+    tr = splits["train"]
+    maps = code_maps([users[j] for j in tr], [items[j] for j in tr])
+    x = encode_ids(maps, users, items)
+    data = Data.from_tensors(x, torch.from_numpy(ratings), splits=splits, seed=seed, batch_size=batch_size,
+                             task=TASK, normalize=False, name=name, fingerprint=fingerprint)
+    data.info.preprocess = {"ratings": {**maps, "split": split,
+                                        "range": [float(ratings[tr].min()), float(ratings[tr].max())]}}
+    return data
+
+
+def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0.2, seed: int = 0,
+                batch_size: int = 64, user_col: str | None = None, item_col: str | None = None,
+                rating_col: str | None = None, time_col: str | None = None) -> Data:
+    """A ratings CSV/TSV as :class:`Data`. A rating that is not a number is a one-line
+    :class:`~deepdojo.errors.DataError` naming its line and column."""
+    from deepdojo.data.check_csv import read_table
+
+    table = read_table(path, duplicates="warning")  # a repeated rating is data, not an error
+    errors = [p for p in table.problems if getattr(p, "severity", "error") == "error"]
+    if errors:
+        p = errors[0]
+        raise DataError(p.message, where=p.where, fix=p.fix or "fix the row")
+    cols = {}
+    for role, given, cands in (("user", user_col, USER_COLUMNS), ("item", item_col, ITEM_COLUMNS),
+                               ("rating", rating_col, RATING_COLUMNS)):
+        col = given or find_column(table.columns, cands)
+        if col is None or col not in table.columns:
+            raise DataError(f"no {role} column", where=str(table.path),
+                            fix=f"name a column {'/'.join(cands[:3])} (columns: {', '.join(table.columns)})")
+        cols[role] = col
+    tcol = time_col or find_column(table.columns, TIME_COLUMNS)
+    if not table.rows:
+        raise DataError("no ratings", where=str(table.path), fix="add rows user,item,rating")
+    ratings = _numbers(table, cols["rating"], "rating")
+    times = _numbers(table, tcol, "timestamp") if tcol else None
+    for role in ("user", "item"):
+        for j, v in enumerate(table.column(cols[role])):
+            if not v:
+                raise DataError(f"empty {role} id", where=table.where(j, cols[role]), fix=f"fill in the {role} id")
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return ratings_data(table.column(cols["user"]), table.column(cols["item"]), ratings, times, split=split,
+                        valid_pct=valid_pct, seed=seed, batch_size=batch_size, name=str(table.path),
+                        fingerprint=digest)
+
+
+def _numbers(table, col: str, role: str) -> np.ndarray:
+    out = np.empty(len(table.rows), np.float64)
+    for j, v in enumerate(table.column(col)):
+        try:
+            out[j] = float(v)
+        except ValueError:
+            out[j] = math.nan
+        if not math.isfinite(out[j]):
+            raise DataError(f"{role} {v!r} is not a number", where=table.where(j, col),
+                            fix=f"make every {role} a number (or remove the row)")
+    return out
