@@ -31,6 +31,7 @@ bench: install-test
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py
+	$(BIN)/python benchmarks/nms.py
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

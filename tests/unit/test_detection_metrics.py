@@ -187,6 +187,8 @@ def test_batched_nms_is_nms_per_class():
         idx = (labels == c).nonzero().squeeze(1)
         want |= set(idx[nms(boxes[idx], scores[idx], 0.5)].tolist())
     assert got == want
+    one_pass, per_class = batched_nms(boxes, scores, labels, 0.5), batched_nms(boxes, scores, labels, 0.5, per_class_above=0)
+    assert one_pass.tolist() == per_class.tolist()  # both paths: same boxes, best score first
     assert batched_nms(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.long), 0.5).numel() == 0
 
 
