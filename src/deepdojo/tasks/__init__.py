@@ -9,9 +9,10 @@ True
 
 from deepdojo.tasks.base import Task, get_task, register_task, task_names
 from deepdojo.tasks.classification import Classification
+from deepdojo.tasks.detection import Detection
 from deepdojo.tasks.language_model import LanguageModel
 from deepdojo.tasks.multilabel import MultiLabel
 from deepdojo.tasks.regression import Regression
 
-__all__ = ["Classification", "LanguageModel", "MultiLabel", "Regression", "Task", "get_task", "register_task",
+__all__ = ["Classification", "Detection", "LanguageModel", "MultiLabel", "Regression", "Task", "get_task", "register_task",
            "task_names"]
