@@ -19,7 +19,15 @@ from torch import nn
 from deepdojo.data.builtin import load_builtin
 from deepdojo.models import create_model
 from deepdojo.tasks import get_task
+from deepdojo.train.callbacks import Callback
 from deepdojo.train.learner import Learner
+
+
+class PrintEpoch(Callback):
+    def after_epoch(self):
+        h = self.learn.history[-1]
+        shown = {k: round(v, 4) for k, v in h.items() if isinstance(v, float) and k != "lr"}
+        print(f"  epoch {h['epoch']}: {shown}", flush=True)
 
 
 def train(arch_or_model, data, epochs, lr, seed):
@@ -30,7 +38,7 @@ def train(arch_or_model, data, epochs, lr, seed):
         model = create_model("yolo", len(data.classes), in_channels=3, **kw)
     else:  # linear: one 8x8-strided conv from pixels straight to the head's outputs
         model = nn.Conv2d(3, kw["num_anchors"] * (5 + len(data.classes)), 8, stride=8)
-    learn = Learner(model, data, task=task, lr=lr, seed=seed, progress=False)
+    learn = Learner(model, data, task=task, lr=lr, seed=seed, progress=False, callbacks=[PrintEpoch()])
     t0 = time.perf_counter()
     learn.fit_one_cycle(epochs, lr)
     secs = time.perf_counter() - t0

@@ -141,8 +141,9 @@ def load_scenes(name: str, n: int = 2000, seed: int = 0, batch_size: int = 32, v
     d = shapes_scenes(n=n, seed=seed)
     task = SCENES[name]
     y = torch.from_numpy(d["boxes"] if task == "detection" else d["masks"])
+    classes = list(SHAPE_NAMES) if task == "detection" else ["background", *SHAPE_NAMES]  # mask id k + 1 = shape k
     data = Data.from_tensors(torch.from_numpy(d["x"]), y, valid_pct=valid_pct, test_pct=test_pct, seed=seed,
-                             batch_size=batch_size, task=task, classes=list(SHAPE_NAMES), name=f"builtin:{name}")
+                             batch_size=batch_size, task=task, classes=classes, name=f"builtin:{name}")
     if augment not in (None, "none"):
         mean, std = image_stats(data.train.source_x, index=data.train.index)
         data.train.transform, data.train.augment = FlipBatchTransform(mean, std), True

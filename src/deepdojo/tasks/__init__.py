@@ -13,6 +13,7 @@ from deepdojo.tasks.detection import Detection
 from deepdojo.tasks.language_model import LanguageModel
 from deepdojo.tasks.multilabel import MultiLabel
 from deepdojo.tasks.regression import Regression
+from deepdojo.tasks.segmentation import Segmentation
 
-__all__ = ["Classification", "Detection", "LanguageModel", "MultiLabel", "Regression", "Task", "get_task", "register_task",
+__all__ = ["Classification", "Detection", "LanguageModel", "MultiLabel", "Regression", "Segmentation", "Task", "get_task", "register_task",
            "task_names"]
