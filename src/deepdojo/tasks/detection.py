@@ -52,8 +52,8 @@ def kmeans_anchors(wh: np.ndarray, k: int, seed: int = 0, iters: int = 100) -> n
     """``k`` anchor sizes ``(k, 2)`` from box sizes ``wh (N, 2)``: k-means with distance ``1 - IoU``, by area.
 
     >>> wh = np.array([[4, 4], [5, 5], [4, 5], [20, 20], [22, 19], [21, 21]], float)
-    >>> kmeans_anchors(wh, 2).round(1).tolist()
-    [[4.5, 4.5], [21.0, 20.0]]
+    >>> kmeans_anchors(wh, 2).tolist()  # the median size of each cluster, smallest first
+    [[4.0, 5.0], [21.0, 20.0]]
     """
     wh = np.asarray(wh, np.float64)
     k = min(k, len(np.unique(wh, axis=0)))
