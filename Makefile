@@ -32,6 +32,8 @@ bench: install-test
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py
 	$(BIN)/python benchmarks/nms.py
+	$(BIN)/python benchmarks/detection_shapes.py
+	$(BIN)/python benchmarks/segmentation_shapes.py
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

@@ -60,6 +60,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
 
         return load_csv(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                         skip_bad=skip_bad)
+    if (Path(text) / "masks").is_dir() and (Path(text) / "images").is_dir():  # segmentation: images/ + masks/
+        from deepdojo.data.mask_folder import load_mask_folder
+
+        return load_mask_folder(text, valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)

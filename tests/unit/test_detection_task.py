@@ -148,3 +148,22 @@ def test_flip_moves_boxes_and_masks_with_the_image():
         for c, x0, y0, x1, y1 in real.tolist():
             covered[y0:y1, x0:x1] = True
         assert not (mf[i] > 0)[~covered].any()
+
+
+def test_pictures_draw_boxes_and_overlay_masks(tmp_path):
+    from deepdojo.evaluate.dense_pictures import PALETTE, draw_boxes, overlay_mask
+
+    d = shapes_scenes(n=1, seed=4)
+    img, boxes, mask = torch.from_numpy(d["x"][0]), torch.from_numpy(d["boxes"][0]), torch.from_numpy(d["masks"][0])
+    real = boxes[boxes[:, 0] >= 0]
+    pred = torch.cat([real[:, 1:], torch.ones(len(real), 1), real[:, :1]], 1)  # the truth, predicted at score 1
+    pic = draw_boxes(img, pred, boxes, ["circle", "square", "triangle"], scale=4, path=tmp_path / "boxes.png")
+    arr = np.asarray(pic)
+    c, x0, y0, x1, y1 = real[0].tolist()
+    assert tuple(arr[int(y0) * 4 + 1, int((x0 + x1) / 2) * 4]) == PALETTE[int(c)]  # the box's top edge, class colour
+    assert (tmp_path / "boxes.png").stat().st_size > 0
+    over = np.asarray(overlay_mask(img, mask, 4, alpha=1.0))
+    ys, xs = np.nonzero(d["masks"][0])
+    assert tuple(over[ys[0], xs[0]]) == PALETTE[d["masks"][0][ys[0], xs[0]] - 1]
+    bg = np.nonzero(d["masks"][0] == 0)
+    assert (over[bg[0][0], bg[1][0]] == d["x"][0][:, bg[0][0], bg[1][0]]).all()  # background untouched

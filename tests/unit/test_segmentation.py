@@ -102,3 +102,11 @@ def test_mask_folder_needs_classes(tmp_path):
     (root / "classes.txt").unlink()
     with pytest.raises(DataError, match="no classes.txt"):
         load_mask_folder(root)
+
+
+def test_load_data_routes_images_and_masks_folders_and_builtins(tmp_path):
+    from deepdojo.data.builtin import builtin_names
+    from deepdojo.vision import load_data
+
+    assert load_data(_folder(tmp_path)).task == "segmentation"
+    assert {"shapes_detection", "shapes_segmentation"} <= set(builtin_names())
