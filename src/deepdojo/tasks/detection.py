@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from deepdojo.errors import ConfigError, DataError
-from deepdojo.metrics.detection import DetectionMAP, batched_nms, box_iou, coco_map
+from deepdojo.metrics.detection import DetectionMAP, batched_nms, coco_map
 from deepdojo.tasks.base import Task, register_task
 
 
@@ -185,12 +185,13 @@ class Detection(Task):
         gx = cell[:, 0].long().clamp(0, gw - 1)
         gy = cell[:, 1].long().clamp(0, gh - 1)
         # ignore: unassigned predictions that already overlap a true box well are not pushed to "no object"
-        boxes = self._boxes(p.detach(), stride, anchors)  # (B, A, G, G, 4)
-        ignore = torch.zeros(bsz, a, gh, gw, dtype=torch.bool, device=p.device)
-        if len(t):
-            for b in bi.unique().tolist():
-                iou = box_iou(boxes[b].reshape(-1, 4), t[bi == b, 1:5])  # (A*G*G, M_b)
-                ignore[b] = (iou.max(1).values > 0.5).view(a, gh, gw)
+        boxes = self._boxes(p.detach(), stride, anchors).reshape(bsz, -1, 1, 4)  # (B, A*G*G, 1, 4)
+        truth = target[..., 1:5].float()[:, None]  # (B, 1, M, 4)
+        wh_ = (torch.minimum(boxes[..., 2:], truth[..., 2:]) - torch.maximum(boxes[..., :2], truth[..., :2])).clamp_min(0)
+        inter = wh_[..., 0] * wh_[..., 1]  # (B, A*G*G, M)
+        area = lambda z: (z[..., 2] - z[..., 0]) * (z[..., 3] - z[..., 1])  # noqa: E731
+        iou = inter / (area(boxes) + area(truth) - inter).clamp_min(1e-9)
+        ignore = ((iou > 0.5) & valid[:, None]).any(-1).view(bsz, a, gh, gw)
         obj_t = torch.zeros(bsz, a, gh, gw, device=p.device)
         obj_t[bi, best, gy, gx] = 1.0
         weight = (~ignore | (obj_t > 0)).float()
