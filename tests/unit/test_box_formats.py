@@ -116,3 +116,11 @@ def test_bad_coco_and_voc_annotations_are_named(tmp_path):
 def test_no_annotations_is_a_one_line_error(tmp_path):
     with pytest.raises(DataError, match="no box annotations found"):
         read_boxes(tmp_path)
+
+
+def test_load_data_routes_annotated_folders(tmp_path):
+    from deepdojo.vision import load_data
+
+    write_voc(tmp_path)
+    data = load_data(tmp_path, valid_pct=0.0)
+    assert data.task == "detection" and data.info["box_format"] == "voc"

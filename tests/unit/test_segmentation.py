@@ -110,3 +110,23 @@ def test_load_data_routes_images_and_masks_folders_and_builtins(tmp_path):
 
     assert load_data(_folder(tmp_path)).task == "segmentation"
     assert {"shapes_detection", "shapes_segmentation"} <= set(builtin_names())
+
+
+@pytest.mark.parametrize("name", ["unet", "yolo"])
+def test_dense_models_split_into_layer_groups_and_round_trip(name, tmp_path):
+    """What the contract tests check of classifiers, for the models whose outputs are maps, not vectors."""
+    from deepdojo.models.examples import example_batch, example_model
+    from deepdojo.train.checkpoint import load_weights, save_weights
+    from deepdojo.train.transfer import layer_groups
+
+    model = example_model(name, 3)
+    groups = layer_groups(model)
+    ids = [id(p) for g in groups for p in g]
+    assert len(groups) >= 2 and len(ids) == len(set(ids)) == len(list(model.parameters()))
+    x = example_batch(name, batch=2)
+    out = model(x)
+    out.square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    other = example_model(name, 3, seed=1)
+    load_weights(other, save_weights(model, tmp_path / name))
+    assert torch.equal(model.eval()(x), other.eval()(x))
