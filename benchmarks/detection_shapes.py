@@ -16,7 +16,6 @@ import time
 import torch
 from torch import nn
 
-from deepdojo.data.builtin import load_builtin
 from deepdojo.models import create_model
 from deepdojo.tasks import get_task
 from deepdojo.train.callbacks import Callback

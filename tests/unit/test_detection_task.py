@@ -159,7 +159,7 @@ def test_pictures_draw_boxes_and_overlay_masks(tmp_path):
     pred = torch.cat([real[:, 1:], torch.ones(len(real), 1), real[:, :1]], 1)  # the truth, predicted at score 1
     pic = draw_boxes(img, pred, boxes, ["circle", "square", "triangle"], scale=4, path=tmp_path / "boxes.png")
     arr = np.asarray(pic)
-    c, x0, y0, x1, y1 = real[0].tolist()
+    c, x0, y0, x1, _ = real[0].tolist()
     assert tuple(arr[int(y0) * 4 + 1, int((x0 + x1) / 2) * 4]) == PALETTE[int(c)]  # the box's top edge, class colour
     assert (tmp_path / "boxes.png").stat().st_size > 0
     over = np.asarray(overlay_mask(img, mask, 4, alpha=1.0))
