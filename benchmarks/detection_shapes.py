@@ -4,7 +4,7 @@ Also trains, for the same epochs, a linear detector (the same grid head as one s
 pixels: no hidden layer) to show the data needs depth. Prints the figures and the seconds taken
 (wall time on a shared machine is noisy: the thread count and the machine's load are printed too).
 
-    python benchmarks/detection_shapes.py [--epochs 30] [--n 2000] [--threads 2] [--lr 3e-3]
+    python benchmarks/detection_shapes.py [--epochs 60] [--n 2000] [--threads 2] [--lr 1e-2]
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ def train(arch_or_model, data, epochs, lr, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--n", type=int, default=2000, help="generated images (80%% train)")
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-linear", action="store_true")

@@ -5,7 +5,7 @@ have random colours, so a pixel's class is in its neighbourhood, not its colour.
 the classes present (background included, what the metric reports) and over the three shapes alone,
 and the seconds taken (wall time on a shared machine is noisy: threads and load average printed too).
 
-    python benchmarks/segmentation_shapes.py [--epochs 15] [--n 1500] [--threads 2] [--lr 1e-2]
+    python benchmarks/segmentation_shapes.py [--epochs 20] [--n 1500] [--threads 2] [--lr 1e-2]
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def train(model, data, epochs, lr, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--n", type=int, default=1500)
     ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--width", type=int, default=8)
