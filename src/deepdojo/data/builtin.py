@@ -131,7 +131,9 @@ FIXED = ("digits", "diabetes")  # real data sets: no seed to shape them
 
 
 def builtin_names() -> list[str]:
-    return sorted([*BUILTINS, "ratings"])
+    from deepdojo.data.scenes import SCENES
+
+    return sorted([*BUILTINS, "ratings", *SCENES])
 
 
 def builtin_arrays(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -56,6 +56,8 @@ class DataInfo:
     unk_index: int | None = None
     block_size: int | None = None  # language-model block length
     lengths: list[int] | None = None  # unpadded lengths of text rows
+    box_format: str | None = None  # detection annotations read from: "coco" | "yolo" | "voc"
+    missing_labels: dict[str, int] | None = None  # multi-task CSVs: unlabelled cells per label column
     # what the checks found
     check: dict[str, Any] | None = None  # data-check summary or report
     leaks: dict[str, Any] | None = None  # duplicates across splits

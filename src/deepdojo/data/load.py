@@ -65,6 +65,16 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                     skip_bad=skip_bad, test_pct=test_pct, dedupe=dedupe, leak_check=leak_check, rehash=rehash,
                     task=task, **table_options)
+    root = Path(text)
+    if (root / "Annotations").is_dir() or ((root / "images").is_dir() and ((root / "labels").is_dir()
+                                                                            or any(root.glob("*.json")))):
+        from deepdojo.data.box_formats import load_boxes  # boxes: VOC, YOLO or COCO
+
+        return load_boxes(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+    if (root / "masks").is_dir() and (root / "images").is_dir():  # segmentation: images/ + masks/
+        from deepdojo.data.mask_folder import load_mask_folder
+
+        return load_mask_folder(text, valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct, leak_check=leak_check, rehash=rehash)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)

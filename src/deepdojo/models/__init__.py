@@ -4,6 +4,7 @@ from deepdojo.models import alexnet as _alexnet  # noqa: F401  (each import regi
 from deepdojo.models import cnn as _cnn  # noqa: F401
 from deepdojo.models import cnn1d as _cnn1d  # noqa: F401
 from deepdojo.models import collab as _collab  # noqa: F401
+from deepdojo.models import detection as _detection  # noqa: F401
 from deepdojo.models import inception as _inception  # noqa: F401
 from deepdojo.models import language as _language  # noqa: F401
 from deepdojo.models import lenet as _lenet  # noqa: F401
@@ -12,6 +13,7 @@ from deepdojo.models import resnet as _resnet  # noqa: F401
 from deepdojo.models import seq2seq as _seq2seq  # noqa: F401
 from deepdojo.models import sequence as _sequence  # noqa: F401
 from deepdojo.models import tabular as _tabular  # noqa: F401
+from deepdojo.models import unet as _unet  # noqa: F401
 from deepdojo.models import vgg as _vgg  # noqa: F401
 from deepdojo.models.registry import (
     create_model, create_model_for, default_arch, list_models, model_example, model_kind, register_model,

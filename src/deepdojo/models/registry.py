@@ -28,9 +28,11 @@ from deepdojo.errors import ConfigError
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 _KINDS: dict[str, str] = {}  # name -> "image" | "vector" | "signal" | "sequence" | "tabular" | "language_model" | "seq2seq"
+# | "collab" | "detector" | "segmenter"
 _EXAMPLES: dict[str, dict] = {}
 # A small input per kind when a builder registers none: (C, H, W), (F,), (C, L), (T, F), (F,).
-DEFAULT_EXAMPLE_SHAPES = {"image": (3, 32, 32), "vector": (8,), "signal": (2, 64), "sequence": (12, 4), "tabular": (8,)}
+DEFAULT_EXAMPLE_SHAPES = {"image": (3, 32, 32), "detector": (3, 32, 32), "segmenter": (3, 32, 32), "vector": (8,),
+                          "signal": (2, 64), "sequence": (12, 4), "tabular": (8,)}
 
 
 def register_model(name: str, kind: str = "image", example: dict | None = None) -> Callable:
@@ -80,6 +82,8 @@ def create_model_for(name: str, input_shape: tuple[int, ...], num_classes: int, 
     """Build ``name`` for samples of ``input_shape`` (``(C, H, W)``, ``(C, L)``, ``(T, F)``, ``(T,)`` or ``(F,)``)."""
     kind = model_kind(name)
     needs = {"image": (3, "images (C, H, W)", "--arch mlp for vector data"),
+             "detector": (3, "images (C, H, W)", "an image data set"),
+             "segmenter": (3, "images (C, H, W)", "an image data set"),
              "signal": (2, "signals (C, L)", "--arch mlp for vector data")}
     if kind in needs:
         ndim, what, fix = needs[kind]
