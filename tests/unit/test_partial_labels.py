@@ -60,7 +60,8 @@ def test_multitask_csv_trains_with_the_multilabel_task(tmp_path):
     (tmp_path / "m.csv").write_text("f1,f2,f3,left,right\n" + "\n".join(lines) + "\n")
     data = multitask_csv(tmp_path / "m.csv", ["left", "right"], seed=0)
     assert data.task == "multilabel" and data.info["missing_labels"]["left"] == int((y[:, 0] == "?").sum())
+    torch.manual_seed(0)  # the weights are made before the Learner seeds anything
     model = torch.nn.Linear(3, 2)
     learn = Learner(model, data, task="multilabel", lr=5e-2, seed=0, progress=False)
-    learn.fit(5)
+    learn.fit(15)
     assert learn.history[-1]["multilabel_f1"] > 0.85
