@@ -26,32 +26,20 @@ from collections import Counter
 
 import torch
 
-from deepdojo.metrics.sequence import IGNORE_INDEX
+from deepdojo.metrics.sequence import IGNORE_INDEX, HitRate
 from deepdojo.metrics.streaming import Metric
 
 EOS = 3
 
 
-class SequenceAccuracy(Metric):
+class SequenceAccuracy(HitRate):
     """Fraction of sequences whose every (non-ignored) position is predicted exactly."""
 
     name = "sequence_accuracy"
 
-    def __init__(self, ignore_index: int = IGNORE_INDEX):
-        self.ignore_index = ignore_index
-        super().__init__()
-
-    def reset(self) -> None:
-        self.hits = self.count = None
-
-    def update(self, pred, target):
+    def counts(self, pred, target):
         right = ((pred.argmax(-1) == target) | (target == self.ignore_index)).all(1)  # (B,)
-        hits, count = right.sum(), torch.tensor(len(target), device=target.device)
-        self.hits = hits if self.hits is None else self.hits + hits
-        self.count = count if self.count is None else self.count + count
-
-    def compute(self) -> float:
-        return float(self.hits) / float(self.count) if self.count is not None and float(self.count) else float("nan")
+        return right.sum(), torch.tensor(len(target), device=target.device)
 
 
 def until_eos(ids: list[int], eos: int = EOS, ignore_index: int = IGNORE_INDEX) -> list[int]:

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 
 import torch.nn.functional as F
 
@@ -73,10 +74,8 @@ class Perplexity(TokenNLL):
         return math.exp(nats) if nats < 700 else float("inf")
 
 
-class TokenAccuracy(Metric):
-    """Fraction of (non-ignored) tokens whose arg-max prediction is the target."""
-
-    name = "token_accuracy"
+class HitRate(Metric):
+    """``hits / count`` kept as device tensors; subclasses say what a hit is in :meth:`counts`."""
 
     def __init__(self, ignore_index: int = IGNORE_INDEX):
         self.ignore_index = ignore_index
@@ -85,12 +84,24 @@ class TokenAccuracy(Metric):
     def reset(self) -> None:
         self.hits = self.count = None
 
+    @abstractmethod
+    def counts(self, pred, target):
+        """``(hits, count)`` of one batch, as tensors."""
+
     def update(self, pred, target):
-        keep = target != self.ignore_index
-        hits = ((pred.argmax(-1) == target) & keep).sum()
-        count = keep.sum()
+        hits, count = self.counts(pred, target)
         self.hits = hits if self.hits is None else self.hits + hits
         self.count = count if self.count is None else self.count + count
 
     def compute(self) -> float:
         return float(self.hits) / float(self.count) if self.count is not None and float(self.count) else float("nan")
+
+
+class TokenAccuracy(HitRate):
+    """Fraction of (non-ignored) tokens whose arg-max prediction is the target."""
+
+    name = "token_accuracy"
+
+    def counts(self, pred, target):
+        keep = target != self.ignore_index
+        return ((pred.argmax(-1) == target) & keep).sum(), keep.sum()
