@@ -246,14 +246,20 @@ def is_peer_failure(exc: BaseException) -> bool:
     return any(sign in text for sign in _PEER_SIGNS)
 
 
-def epoch_loss(ctx: DistContext, losses: list[torch.Tensor], sizes: list[int]) -> float:
-    """The epoch's training loss over every rank's samples: sum(loss x size) / sum(size), one all-reduce."""
+def _weighted_sums(ctx: DistContext, losses: list[torch.Tensor], sizes: list[int]) -> tuple[float, float]:
+    """``(sum(loss x size), sum(size))`` over every rank, in one all-reduce."""
     if losses:
         w = torch.tensor(sizes, dtype=torch.float32, device=losses[0].device)
         t = torch.stack([(torch.stack(losses).float() * w).sum(), w.sum()]).double().to(ctx.device)
     else:
         t = torch.zeros(2, dtype=torch.float64, device=ctx.device)
     num, den = ctx.all_reduce(t).tolist()
+    return num, den
+
+
+def epoch_loss(ctx: DistContext, losses: list[torch.Tensor], sizes: list[int]) -> float:
+    """The epoch's training loss over every rank's samples: sum(loss x size) / sum(size), one all-reduce."""
+    num, den = _weighted_sums(ctx, losses, sizes)
     return num / den if den else float("nan")
 
 
@@ -263,12 +269,7 @@ def reduced_accumulators(ctx: DistContext, losses: list[torch.Tensor], sizes: li
     Rank 0 saves it; on resume only rank 0 keeps it (:func:`keep_accumulators`), so the restored
     epoch loss counts every sample once.
     """
-    if losses:
-        w = torch.tensor(sizes, dtype=torch.float32, device=losses[0].device)
-        t = torch.stack([(torch.stack(losses).float() * w).sum(), w.sum()]).double().to(ctx.device)
-    else:
-        t = torch.zeros(2, dtype=torch.float64, device=ctx.device)
-    num, den = ctx.all_reduce(t).tolist()
+    num, den = _weighted_sums(ctx, losses, sizes)
     if not den:
         return [], []
     return [torch.tensor(num / den, dtype=torch.float32)], [round(den)]
