@@ -176,9 +176,8 @@ def finish(learn: Learner, baseline_budget_s: float = 10.0) -> dict[str, Any]:
                           fix="build the Learner with a run folder (vision.classifier(..., out='runs'), run_dir=...)")
     try:
         out = finish_run(learn, baseline_budget_s=baseline_budget_s)
-        interp = out.get("interpretation")
-        if interp is not None:
-            write_interpretation_figures(interp, learn.run.read_json("interpretation.json"), learn.run.path)
+        if out.get("interpreter") is not None:
+            write_interpretation_figures(out["interpreter"], out["interpretation"], learn.run.path)
     except (DeepdojoError, MemoryError):
         raise
     except Exception as exc:  # the model is trained and saved: a failed plot or baseline must not cost the report

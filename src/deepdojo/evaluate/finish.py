@@ -11,8 +11,8 @@ says applies:
 - ``data_summary.json``  sizes, classes, target counts, data-check results, leaks
 - ``interpretation.json``  and ``label_suspects.csv`` for tasks whose targets are classes
 
-It returns the :class:`Interpretation` (when there is one) so the report layer
-can draw its pictures. ``diagnose_run(run)`` recomputes the diagnosis from the
+It returns what it wrote, plus the :class:`Interpretation` (``"interpreter"``,
+when there is one) so the report layer can draw its pictures. ``diagnose_run(run)`` recomputes the diagnosis from the
 run's checkpoint (``deepdojo diagnose RUN``), adding human-level and logged test error.
 
 Example:
@@ -21,7 +21,7 @@ Example:
     >>> learn = vision.classifier("builtin:moons", out=tempfile.mkdtemp(), progress=False, seed=0)
     >>> _ = learn.fit(1, 0.01)
     >>> out = finish_run(learn, baseline_budget_s=2)
-    >>> sorted(k for k in out if k != "interpretation")
+    >>> sorted(k for k in out if k not in ("interpretation", "interpreter"))
     ['baselines', 'data_summary', 'diagnosis', 'evaluation']
     >>> (learn.run.path / "interpretation.json").exists()
     True
@@ -128,8 +128,7 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
     write_sequence_outputs(learn)  # text samples / attention maps, for the tasks whose report shows them
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)
-    out["interpretation"] = interp
-    return out
+    return {**out, "interpreter": interp}  # the report layer draws its pictures from it
 
 
 def record_task_state(learn) -> None:
