@@ -95,7 +95,7 @@ def write_ratings(path, n=400, bad=None):
 def test_ratings_csv_is_detected_by_its_columns(tmp_path):
     data = load_csv(write_ratings(tmp_path / "r.csv"))
     assert data.task == "collab" and data.train.x.dtype == torch.int64 and data.train.y.dtype == torch.float32
-    assert data.info.preprocess["ratings"]["n_users"] <= 31
+    assert data.info.preprocess["n_users"] <= 31
 
 
 def test_non_numeric_rating_is_one_line_exit_2(tmp_path, capsys):

@@ -38,6 +38,14 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     if isinstance(source, ImageFolder):
         return source.to_data(batch_size=batch_size, augment=augment, seed=seed)
     text = str(source)
+    split = table_options.pop("split", None)  # ratings only: random / user / time
+    if text in ("builtin:ratings", "download:movielens100k"):  # ratings sources take a recommender's split
+        from deepdojo.data.ratings_sources import load_ratings_source
+
+        return load_ratings_source(text, split=split, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+    if split is not None and not text.lower().endswith((".csv", ".tsv")):
+        raise DataError(f"split={split!r} chooses how ratings are held out, but {text} is not a ratings source",
+                        where="split", fix="drop --split, or pass a ratings CSV (user,item,rating[,timestamp])")
     if text == "builtin:dates":  # generated (human-readable date, ISO date) pairs for seq2seq
         from deepdojo.data.pairs import load_dates
 
@@ -62,6 +70,8 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.csv_sources import load_csv, load_text_source
 
         load = load_text_source if text.lower().endswith(".txt") else load_csv
+        if split is not None and load is load_csv:
+            table_options["split"] = split
         return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                     skip_bad=skip_bad, test_pct=test_pct, dedupe=dedupe, leak_check=leak_check, rehash=rehash,
                     task=task, **table_options)
@@ -85,7 +95,7 @@ def table_options_of(cfg) -> dict[str, Any]:
     read and encoded: training and every later rebuild of the run's data must pass the same ones."""
     get = cfg.get if isinstance(cfg, dict) else (lambda k, d=None: getattr(cfg, k, d))
     return {"text_col": get("text_col"), "label_col": get("label_col"), "delimiter": get("delimiter"),
-            "header": get("header"), "arch": get("arch", "auto") or "auto"}
+            "header": get("header"), "arch": get("arch", "auto") or "auto", "split": get("split")}
 
 
 PAIR_HEADERS = {("source", "target"), ("src", "tgt"), ("input", "output")}

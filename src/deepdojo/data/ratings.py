@@ -5,8 +5,9 @@ rating. Codes come from the TRAINING rows only; code 0 means "not seen in
 training" (cold start): the collaborative models keep row 0 of their
 embeddings at zero, so such a row is predicted from the global bias plus
 whatever bias is known (the item's for a new user, the user's for a new item).
-The code maps (raw id -> code) are saved in ``info.preprocess["ratings"]``
-so ``predict`` maps raw ids the same way (:func:`encode_ids`).
+The code maps (raw id -> code) are saved in ``info.preprocess`` (kind
+``"ratings"``, :mod:`deepdojo.data.ratings_codes`) so ``predict`` maps raw ids
+the same way and flags the unseen ones.
 
 Splits (``split=``): ``"random"`` rows; ``"user"`` holds out ``valid_pct`` of
 each user's ratings (every user with 2+ ratings is seen in training);
@@ -18,7 +19,7 @@ Example:
     >>> p = Path(tempfile.mkdtemp()) / "r.csv"
     >>> _ = p.write_text("user,item,rating\\n" + "".join(f"u{i % 7},m{i % 5},{1 + i % 5}\\n" for i in range(60)))
     >>> data = ratings_csv(p, split="user", seed=0)
-    >>> data.task, data.input_shape, data.train.x.dtype, data.info.preprocess["ratings"]["n_users"]
+    >>> data.task, data.input_shape, data.train.x.dtype, data.info.preprocess["n_users"]
     ('collab', (2,), torch.int64, 8)
 """
 
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 
 from deepdojo.data.core import Data
+from deepdojo.data.ratings_codes import code_maps, encode_ids
 from deepdojo.errors import DataError
 
 USER_COLUMNS = ("user", "user_id", "userid", "users")
@@ -107,25 +109,6 @@ def _groups(codes: np.ndarray) -> list[np.ndarray]:
     return np.split(order, bounds)
 
 
-def code_maps(users: list[str], items: list[str]) -> dict:
-    """Raw id -> code (1-based, sorted; 0 is reserved for ids unseen in training)."""
-    u, i = sorted(set(users)), sorted(set(items))
-    return {"users": {k: j + 1 for j, k in enumerate(u)}, "items": {k: j + 1 for j, k in enumerate(i)},
-            "n_users": len(u) + 1, "n_items": len(i) + 1}
-
-
-def encode_ids(maps: dict, users: list[str], items: list[str]) -> torch.Tensor:
-    """``(N, 2)`` int64 codes of raw ids under ``maps`` (unseen ids -> 0, the cold-start code).
-
-    >>> m = code_maps(["a", "b"], ["x"])
-    >>> encode_ids(m, ["b", "zz"], ["x", "x"]).tolist()
-    [[2, 1], [0, 1]]
-    """
-    u = [maps["users"].get(str(k), 0) for k in users]
-    i = [maps["items"].get(str(k), 0) for k in items]
-    return torch.tensor(np.stack([u, i], 1) if u else np.zeros((0, 2)), dtype=torch.int64)
-
-
 def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times: np.ndarray | None = None, *,
                  split: str = "random", valid_pct: float = 0.2, seed: int = 0, batch_size: int = 64,
                  name: str = "ratings", fingerprint: str | None = None,
@@ -141,19 +124,19 @@ def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times:
     x = encode_ids(maps, users, items)
     data = Data.from_tensors(x, torch.from_numpy(ratings), splits=splits, seed=seed, batch_size=batch_size,
                              task=TASK, normalize=False, name=name, fingerprint=fingerprint)
-    data.info.preprocess = {"ratings": {**maps, "split": split,
-                                        "range": [float(ratings[tr].min()), float(ratings[tr].max())]}}
+    data.info.preprocess = {"kind": "ratings", **maps, "split": split,
+                            "range": [float(ratings[tr].min()), float(ratings[tr].max())]}
     return data
 
 
 def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0.2, seed: int = 0,
                 batch_size: int = 64, user_col: str | None = None, item_col: str | None = None,
-                rating_col: str | None = None, time_col: str | None = None) -> Data:
+                rating_col: str | None = None, time_col: str | None = None, delimiter: str | None = None) -> Data:
     """A ratings CSV/TSV as :class:`Data`. A rating that is not a number is a one-line
     :class:`~deepdojo.errors.DataError` naming its line and column."""
     from deepdojo.data.check_csv import read_table
 
-    table = read_table(path, duplicates="warning")  # a repeated rating is data, not an error
+    table = read_table(path, delimiter=delimiter, duplicates="warning")  # a repeated rating is data, not an error
     errors = [p for p in table.problems if getattr(p, "severity", "error") == "error"]
     if errors:
         p = errors[0]

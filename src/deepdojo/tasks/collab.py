@@ -88,8 +88,8 @@ class Collab(Task):
     def model_kwargs(self, data) -> dict[str, Any]:
         from deepdojo.errors import DataError
 
-        info = (data.info.get("preprocess") or {}).get("ratings")
-        if info is None:
+        info = data.info.get("preprocess") or {}
+        if info.get("kind") != "ratings":
             raise DataError("the collab task needs ratings data (user,item,rating)", where=str(data.info.get("name")),
                             fix="pass a CSV with user,item,rating columns or builtin:ratings")
         lo, hi = info["range"]
@@ -134,4 +134,4 @@ class Collab(Task):
                         "max": float(np.max(y))} for split, y in targets.items() if len(y)}
 
     def format_prediction(self, out: torch.Tensor, classes, top: int = 3) -> dict[str, Any]:
-        return {"rating": float(out.reshape(-1)[0])}
+        return {"prediction": float(out.reshape(-1)[0])}
