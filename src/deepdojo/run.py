@@ -97,6 +97,8 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     task, said = choose_task(task if task is not None else cfg.task, data)
     if not quiet:
         print(said)
+        for line in task.describe_data(data):  # e.g. a recommender's split and its cold-start rows
+            print(line)
     arch = cfg.arch if cfg.arch != "auto" else (task.default_arch(data) or default_arch_for(data)
                                                 or default_arch(data.input_shape))
     n_out = task.output_size(data)

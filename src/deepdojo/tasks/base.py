@@ -58,7 +58,7 @@ class Task:
     error_metric: ClassVar[str | None] = None
     # targets are class indices (stratified splits, class counts, label-noise suspects)
     class_targets: ClassVar[bool] = False
-    # which interpretation the evaluation computes: "classes" (confusion, top losses), "labels" or None
+    # which interpretation the evaluation computes: "classes" (confusion, top losses), "labels", "factors" or None
     interpretation: ClassVar[str | None] = None
     # the report's sections beyond curves, metrics, config and manifest
     report_sections: ClassVar[tuple[str, ...]] = ("baselines",)
@@ -116,6 +116,10 @@ class Task:
     def finalize(self, preds: torch.Tensor, targets: torch.Tensor) -> dict[str, Any]:
         """Settings chosen on validation predictions after training (stored by :meth:`state`)."""
         return {}
+
+    def describe_data(self, data) -> list[str]:
+        """Lines about the data this task says before training (e.g. how ratings were split); none by default."""
+        return []
 
     def format_prediction(self, out: torch.Tensor, classes: list[str] | None, top: int = 3) -> dict[str, Any]:
         """One decoded output -> what ``predict`` prints (JSON-ready)."""

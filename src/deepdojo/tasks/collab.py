@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from deepdojo.data.ratings_codes import COLD_START_POLICY
 from deepdojo.tasks.base import Task, register_task, versus
 from deepdojo.tasks.baselines import regression_scores
 
@@ -77,7 +78,26 @@ def cold_start_rows(x_train: np.ndarray, x_valid: np.ndarray) -> dict[str, int]:
 class Collab(Task):
     name = "collab"
     description = "ratings from (user, item) pairs (collaborative filtering, mean squared error)"
-    report_sections = ("baselines",)
+    report_sections = ("baselines", "factors")
+    interpretation = "factors"  # item biases, a 2-D PCA of item factors, nearest items; top-N ranking
+
+    def describe_data(self, data) -> list[str]:
+        spec = data.info.get("preprocess") or {}
+        if spec.get("kind") != "ratings":
+            return []
+        split = spec.get("split", "random")
+        how = {"random": "random rows", "user": "a share of each user's ratings",
+               "time": "the latest ratings by timestamp"}.get(split, split)
+        n_va = len(data.valid.x) if data.valid is not None else 0  # rows (len(loader) counts batches)
+        lines = [f"ratings: {spec['n_users'] - 1:,} users and {spec['n_items'] - 1:,} items in training; "
+                 f"split: {split} ({n_va:,} validation ratings are {how}; choose with --split random|user|time)"]
+        if n_va:
+            x = data.valid.x
+            new_u, new_i = int((x[:, 0] == 0).sum()), int((x[:, 1] == 0).sum())
+            either = int(((x[:, 0] == 0) | (x[:, 1] == 0)).sum())
+            lines.append(f"cold start: {either:,} of {n_va:,} validation ratings have a user or item unseen in "
+                         f"training ({new_u:,} new-user, {new_i:,} new-item rows): predicted from {COLD_START_POLICY}")
+        return lines
 
     def output_size(self, data) -> int:
         return 1
@@ -112,7 +132,7 @@ class Collab(Task):
         bias = bias_model(x_train, np.asarray(y_train))
         out["bias"] = {**regression_scores(y_valid, bias.predict(x_valid)), "reg": 5.0}
         cold = cold_start_rows(x_train, x_valid)
-        out["cold_start"] = {**cold, "policy": "global mean + the known user or item bias"}
+        out["cold_start"] = {**cold, "policy": COLD_START_POLICY}
         return out
 
     def compare(self, model_metrics: dict[str, Any], baselines: dict[str, dict]) -> list[str]:
