@@ -118,7 +118,7 @@ FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out"
                "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "overwrite", "bf16",
                "deterministic", "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "nproc", "strategy",
                "channels_last", "compile", "text_col", "label_col", "delimiter", "metrics", "early_stop", "monitor",
-               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error", "leak_check", "rehash")
+               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error", "leak_check", "rehash", "split")
 NEGATIVE_FLAGS = ("leak_check",)  # --no-X flags: False is the value given
 
 
