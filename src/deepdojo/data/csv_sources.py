@@ -221,7 +221,7 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
              cache_dir: str | Path | None = None, text_col: str | None = None, label_col: str | None = None,
              delimiter: str | None = None, header: bool | None = None, arch: str = "auto",
              test_pct: float = 0.0, dedupe: bool = False, leak_check: bool = True, rehash: bool = False,
-             task: str | None = None, split: str | None = None) -> Data:
+             task: str | None = None, split: str | None = None, reads: str | None = None) -> Data:
     """A CSV/TSV as :class:`Data`, routed by what its columns hold (``split``: a ratings file's hold-out).
 
     - a path column (path/image/file...): an image list (:func:`image_csv`);
@@ -253,7 +253,7 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     table = read_table(path, delimiter=delimiter, header=header, duplicates="warning")
     delimiter = table.delimiter
     header = table.header
-    if wants_ratings(task, table.columns):  # user, item, rating: a recommender's data
+    if wants_ratings(reads, table.columns):  # user, item, rating: a recommender's data
         return ratings_csv(path, split=split or "random", valid_pct=valid_pct, seed=seed, batch_size=batch_size,
                            delimiter=delimiter)
     if split is not None:

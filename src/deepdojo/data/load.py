@@ -19,7 +19,7 @@ from deepdojo.errors import DataError
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
               dedupe: bool = False, test_pct: float = 0.0, leak_check: bool = True, rehash: bool = False, task: str | None = None,
-              **table_options: Any) -> Data:
+              reads: str | None = None, **table_options: Any) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
@@ -31,7 +31,8 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     ``text_col``, ``label_col``, ``delimiter``, ``header``, ``arch``); a ``.txt`` that is no
     table is a language-model corpus. ``leak_check=False`` skips the duplicate search of image
     folders and image CSVs (``info["leaks"]`` then says it was off); ``rehash`` re-hashes every image file.
-    ``task`` (a name) steers ambiguous sources: ``"collab"`` reads a CSV as ratings.
+    ``reads`` steers ambiguous sources: ``"ratings"`` reads a CSV as user,item,rating; ``""`` never does;
+    None lets the columns decide (the run passes its task's format: :func:`deepdojo.tasks.base.source_format`).
     """
     if isinstance(source, Data):
         return source
@@ -74,7 +75,7 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
             table_options["split"] = split
         return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                     skip_bad=skip_bad, test_pct=test_pct, dedupe=dedupe, leak_check=leak_check, rehash=rehash,
-                    task=task, **table_options)
+                    task=task, reads=reads, **table_options)
     root = Path(text)
     if (root / "Annotations").is_dir() or ((root / "images").is_dir() and ((root / "labels").is_dir()
                                                                             or any(root.glob("*.json")))):

@@ -42,16 +42,20 @@ RATING_COLUMNS = ("rating", "ratings", "score", "stars")
 TIME_COLUMNS = ("timestamp", "time", "date", "ts")
 SPLITS = ("random", "user", "time")
 TASK = "collab"  # the task name ratings data suggests (deepdojo.tasks.collab)
+FORMAT = "ratings"  # what a task that wants ratings asks a source to be read as (Task.reads)
 
 
-def wants_ratings(requested: str | None, columns: list[str]) -> bool:
-    """Read a CSV as ratings: the requested task is collab, or none is requested and the columns say so.
+def wants_ratings(reads: str | None, columns: list[str]) -> bool:
+    """Read a CSV as ratings: the task asks for the ratings format, or no task is asked and the columns say so.
 
-    (A source-format decision: which reader parses the file. The task itself stays in deepdojo.tasks.)
+    (``reads`` is the task's :attr:`~deepdojo.tasks.base.Task.reads`: the data layer never names a task.)
+
+    >>> wants_ratings(None, ["user", "item", "rating"]), wants_ratings("", ["user", "item", "rating"])
+    (True, False)
     """
-    if requested is None:
+    if reads is None:
         return looks_like_ratings(columns)
-    return requested == TASK
+    return reads == FORMAT
 
 
 def find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:

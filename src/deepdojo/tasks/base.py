@@ -60,6 +60,8 @@ class Task:
     class_targets: ClassVar[bool] = False
     # which interpretation the evaluation computes: "classes" (confusion, top losses), "labels", "factors" or None
     interpretation: ClassVar[str | None] = None
+    # how an ambiguous source is read for this task ("ratings": a CSV as user,item,rating); None: by its columns
+    reads: ClassVar[str | None] = None
     # the report's sections beyond curves, metrics, config and manifest
     report_sections: ClassVar[tuple[str, ...]] = ("baselines",)
     # (learn, xb, yb) -> loss: replaces forward/backward/step for this task (GANs, teacher forcing ...)
@@ -171,6 +173,12 @@ def get_task(spec: "str | Task | None", **state: Any) -> Task:
         return _TASKS[spec](**state)
     except TypeError as exc:
         raise ConfigError(f"bad settings for task {spec!r}: {exc}", where="task") from None
+
+
+def source_format(task: "str | Task | None") -> str | None:
+    """What :func:`deepdojo.data.load.load_data` is told to read a source as (its ``reads=``): None when no
+    task is asked (the columns decide), else the task's :attr:`Task.reads` ("" when it asks for no format)."""
+    return None if task is None else (get_task(task).reads or "")
 
 
 def versus(what: str, name: str, margin: float, unit: str) -> str:

@@ -79,6 +79,7 @@ class Collab(Task):
     name = "collab"
     description = "ratings from (user, item) pairs (collaborative filtering, mean squared error)"
     report_sections = ("baselines", "factors")
+    reads = "ratings"  # a CSV given with --task collab is read as user,item,rating
     interpretation = "factors"  # item biases, a 2-D PCA of item factors, nearest items; top-N ranking
 
     def describe_data(self, data) -> list[str]:
