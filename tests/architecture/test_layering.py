@@ -8,7 +8,6 @@ because something above it was imported first fails here.
 
 from __future__ import annotations
 
-
 import ast
 import importlib
 import re
