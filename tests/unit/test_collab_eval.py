@@ -132,6 +132,9 @@ def test_predict_maps_raw_ids_through_the_vocabulary_and_flags_cold_start(collab
     assert preds[1]["prediction"] == pytest.approx(float(want[1, 0]), abs=1e-5)
     assert main(["predict", str(collab_run), "5,999"]) == 0
     assert "[cold start: new item]" in capsys.readouterr().out
+    assert main(["predict", str(collab_run), "5"]) == 2  # one id is not a (user, item) pair
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "user,item" in err
 
 
 def test_run_writes_topn_and_factors_and_interpret_draws_the_map(collab_run, capsys):
@@ -146,6 +149,7 @@ def test_run_writes_topn_and_factors_and_interpret_draws_the_map(collab_run, cap
     assert "most liked (item bias)" in out and (collab_run / "interpret" / "item_factors_pca.png").is_file()
     html = (collab_run / "report.html").read_text()
     assert "Item factors (2-D PCA)" in html and "Nearest items" in html and "Top-10 recommendations" in html
+    assert "<th>new_user</th>" not in html and "have an id unseen in training" in html  # counts are a note, not scores
 
 
 # ------------------------------------------------------------------ download:movielens100k
