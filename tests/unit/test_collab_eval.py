@@ -211,3 +211,22 @@ def test_movielens_offline_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
     assert main(["train", "download:movielens100k", "--epochs", "1", "--out", str(tmp_path / "runs")]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the "downloading ..." progress line
     assert "ml-100k.zip" in last and "Traceback" not in last
+
+
+def test_test_pct_seals_the_latest_ratings_and_evaluate_reads_them_once(tmp_path, capsys):
+    from deepdojo.data.ratings import ratings_split
+
+    users = np.repeat(np.arange(10), 10)
+    s = ratings_split(users, None, "user", 0.2, seed=0, test_pct=0.1)
+    assert set(users[s["train"]]) == set(range(10)) and len(s["valid"]) == 20 and len(s["test"]) == 10
+    assert not set(s["valid"]) & set(s["test"]) and len(np.unique(np.concatenate(list(s.values())))) == 100
+    path = int_ratings(tmp_path / "ratings.csv")
+    assert main(["train", str(path), "--task", "collab", "--split", "time", "--test-pct", "0.1", "--epochs", "1",
+                 "--lr", "0.01", "--out", str(tmp_path / "runs"), "--name", "r"]) == 0
+    idx = json.loads((tmp_path / "runs" / "r" / "splits.json").read_text())["indices"]
+    assert min(idx["test"]) > max(idx["valid"]) > max(idx["train"])  # rows are in time order here
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "runs" / "r"), "--split", "test", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["split"] == "test" and np.isfinite(result["metrics"]["rmse"]) and result["metrics"]["rmse"] > 0
+    assert (tmp_path / "runs" / "r" / "test_log.jsonl").read_text().count("\n") == 1

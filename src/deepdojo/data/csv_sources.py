@@ -254,7 +254,8 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     delimiter = table.delimiter
     header = table.header
     if wants_ratings(reads, table.columns):  # user, item, rating: a recommender's data
-        return ratings_csv(path, split=split or "random", valid_pct=valid_pct, seed=seed, batch_size=batch_size,
+        return ratings_csv(path, split=split or "random", valid_pct=valid_pct, test_pct=test_pct, seed=seed,
+                           batch_size=batch_size,
                            delimiter=delimiter)
     if split is not None:
         raise DataError(f"split={split!r} chooses how ratings are held out, but {Path(path).name} is not ratings",

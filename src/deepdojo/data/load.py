@@ -43,7 +43,8 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     if text in ("builtin:ratings", "download:movielens100k"):  # ratings sources take a recommender's split
         from deepdojo.data.ratings_sources import load_ratings_source
 
-        return load_ratings_source(text, split=split, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+        return load_ratings_source(text, split=split, valid_pct=valid_pct, test_pct=test_pct, seed=seed,
+                                   batch_size=batch_size)
     if split is not None and not text.lower().endswith((".csv", ".tsv")):
         raise DataError(f"split={split!r} chooses how ratings are held out, but {text} is not a ratings source",
                         where="split", fix="drop --split, or pass a ratings CSV (user,item,rating[,timestamp])")

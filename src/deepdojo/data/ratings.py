@@ -73,38 +73,50 @@ def looks_like_ratings(columns: list[str]) -> bool:
 
 
 def ratings_split(users: np.ndarray, times: np.ndarray | None, split: str, valid_pct: float,
-                  seed: int) -> dict[str, np.ndarray]:
-    """Row indices ``{"train", "valid"}`` for a ``random`` / per-``user`` / by-``time`` hold-out.
+                  seed: int, test_pct: float = 0.0) -> dict[str, np.ndarray]:
+    """Row indices ``{"train", "valid"[, "test"]}`` for a ``random`` / per-``user`` / by-``time`` hold-out.
+
+    ``test_pct`` holds out a sealed test share the same way, before validation: by time the test
+    rows are the very latest and validation the ones just before them; per user each user keeps
+    at least one training rating (small users give validation a rating before test gets one).
 
     >>> s = ratings_split(np.array([0, 0, 0, 0, 1, 1]), None, "user", 0.5, seed=0)
     >>> sorted(np.bincount(np.array([0, 0, 0, 0, 1, 1])[s["valid"]]).tolist())
     [1, 2]
+    >>> s = ratings_split(np.zeros(10, int), np.arange(10.0), "time", 0.2, seed=0, test_pct=0.1)
+    >>> s["valid"].tolist(), s["test"].tolist()
+    ([7, 8], [9])
     """
     n = len(users)
     rng = np.random.default_rng(seed)
-    if split == "random":
-        order = rng.permutation(n)
-        k = max(1, int(round(n * valid_pct)))
-        valid = order[:k]
+    held: dict[str, list] = {"valid": [], "test": []}
+    if split in ("random", "time"):
+        if split == "time" and times is None:
+            raise DataError("split 'time' needs a timestamp column", where="split",
+                            fix="add a timestamp column or use split='random' / 'user'")
+        order = rng.permutation(n) if split == "random" else np.argsort(times, kind="stable")[::-1]  # latest first
+        k_test = int(round(n * test_pct))
+        k_valid = max(1, int(round(n * valid_pct)))
+        held = {"test": order[:k_test], "valid": order[k_test:k_test + k_valid]}
     elif split == "user":
-        valid = []
         for rows in _groups(users):
             if len(rows) < 2:  # a lone rating stays in training: the user must be seen
                 continue
-            k = min(len(rows) - 1, max(1, int(round(len(rows) * valid_pct))))
-            valid.extend(rng.permutation(rows)[:k])
-        valid = np.asarray(valid, dtype=np.int64)
-    elif split == "time":
-        if times is None:
-            raise DataError("split 'time' needs a timestamp column", where="split",
-                            fix="add a timestamp column or use split='random' / 'user'")
-        order = np.argsort(times, kind="stable")
-        valid = order[n - max(1, int(round(n * valid_pct))):]
+            room = len(rows) - 1
+            k_valid = min(room, max(1, int(round(len(rows) * valid_pct))))
+            k_test = min(room - k_valid, int(round(len(rows) * test_pct)))
+            rows = rng.permutation(rows)
+            held["valid"].extend(rows[:k_valid])
+            held["test"].extend(rows[k_valid:k_valid + k_test])
     else:
         raise DataError(f"unknown ratings split {split!r}", where="split", fix=f"use one of {', '.join(SPLITS)}")
-    mask = np.zeros(n, bool)
-    mask[valid] = True
-    return {"train": np.flatnonzero(~mask).astype(np.int64), "valid": np.flatnonzero(mask).astype(np.int64)}
+    mask = np.zeros(n, np.int8)  # 0 train, 1 valid, 2 test
+    mask[np.asarray(held["valid"], dtype=np.int64)] = 1
+    mask[np.asarray(held["test"], dtype=np.int64)] = 2
+    out = {"train": np.flatnonzero(mask == 0), "valid": np.flatnonzero(mask == 1)}
+    if test_pct > 0:
+        out["test"] = np.flatnonzero(mask == 2)
+    return {k: v.astype(np.int64) for k, v in out.items()}
 
 
 def _groups(codes: np.ndarray) -> list[np.ndarray]:
@@ -114,7 +126,8 @@ def _groups(codes: np.ndarray) -> list[np.ndarray]:
 
 
 def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times: np.ndarray | None = None, *,
-                 split: str = "random", valid_pct: float = 0.2, seed: int = 0, batch_size: int = 64,
+                 split: str = "random", valid_pct: float = 0.2, test_pct: float = 0.0, seed: int = 0,
+                 batch_size: int = 64,
                  name: str = "ratings", fingerprint: str | None = None,
                  splits: dict[str, np.ndarray] | None = None) -> Data:
     """Raw ids and ratings -> :class:`Data` (codes from the training rows; see the module docstring)."""
@@ -122,7 +135,7 @@ def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times:
     ratings = np.asarray(ratings, dtype=np.float32)
     if splits is None:
         ucodes = np.unique(np.asarray(users), return_inverse=True)[1]
-        splits = ratings_split(ucodes, times, split, valid_pct, seed)
+        splits = ratings_split(ucodes, times, split, valid_pct, seed, test_pct=test_pct)
     tr = splits["train"]
     maps = code_maps([users[j] for j in tr], [items[j] for j in tr])
     x = encode_ids(maps, users, items)
@@ -133,7 +146,7 @@ def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times:
     return data
 
 
-def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0.2, seed: int = 0,
+def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0.2, test_pct: float = 0.0, seed: int = 0,
                 batch_size: int = 64, user_col: str | None = None, item_col: str | None = None,
                 rating_col: str | None = None, time_col: str | None = None, delimiter: str | None = None) -> Data:
     """A ratings CSV/TSV as :class:`Data`. A rating that is not a number is a one-line
@@ -164,7 +177,7 @@ def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0
                 raise DataError(f"empty {role} id", where=table.where(j, cols[role]), fix=f"fill in the {role} id")
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     return ratings_data(table.column(cols["user"]), table.column(cols["item"]), ratings, times, split=split,
-                        valid_pct=valid_pct, seed=seed, batch_size=batch_size, name=str(table.path),
+                        valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size, name=str(table.path),
                         fingerprint=digest)
 
 

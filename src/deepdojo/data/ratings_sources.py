@@ -32,8 +32,8 @@ from deepdojo.errors import DataError
 RATINGS_KEYS = ("builtin:ratings", "download:movielens100k")
 
 
-def load_ratings_source(name: str, *, split: str | None = None, valid_pct: float = 0.2, seed: int = 0,
-                        batch_size: int = 64, cache_dir: str | Path | None = None) -> Data:
+def load_ratings_source(name: str, *, split: str | None = None, valid_pct: float = 0.2, test_pct: float = 0.0,
+                        seed: int = 0, batch_size: int = 64, cache_dir: str | Path | None = None) -> Data:
     """``builtin:ratings`` (default split: per user) or ``download:movielens100k`` (default: random rows)."""
     from deepdojo.data.ratings import ratings_data
 
@@ -42,11 +42,12 @@ def load_ratings_source(name: str, *, split: str | None = None, valid_pct: float
 
         d = ratings_arrays(seed=seed)
         return ratings_data([f"u{k}" for k in d["users"]], [f"i{k}" for k in d["items"]], d["ratings"],
-                            split=split or "user", valid_pct=valid_pct, seed=seed, batch_size=batch_size,
+                            split=split or "user", valid_pct=valid_pct, test_pct=test_pct, seed=seed,
+                            batch_size=batch_size,
                             name=name)
     if name == "download:movielens100k":
-        return load_movielens100k(split=split or "random", valid_pct=valid_pct, seed=seed, batch_size=batch_size,
-                                  cache_dir=cache_dir)
+        return load_movielens100k(split=split or "random", valid_pct=valid_pct, test_pct=test_pct, seed=seed,
+                                  batch_size=batch_size, cache_dir=cache_dir)
     raise DataError(f"unknown ratings source {name!r}", where=name, fix=f"use one of {', '.join(RATINGS_KEYS)}")
 
 
@@ -85,8 +86,8 @@ def read_movielens_zip(archive: str | Path | IO[bytes]) -> tuple[dict, dict[str,
             "times": np.asarray(times, np.float64)}, titles
 
 
-def load_movielens100k(*, split: str = "random", valid_pct: float = 0.2, seed: int = 0, batch_size: int = 64,
-                       cache_dir: str | Path | None = None) -> Data:
+def load_movielens100k(*, split: str = "random", valid_pct: float = 0.2, test_pct: float = 0.0, seed: int = 0,
+                       batch_size: int = 64, cache_dir: str | Path | None = None) -> Data:
     """``download:movielens100k``: fetched once (MD5-checked, resumable), read from the zip, titles attached."""
     from deepdojo.data.download import download_files
     from deepdojo.data.ratings import ratings_data
@@ -94,7 +95,8 @@ def load_movielens100k(*, split: str = "random", valid_pct: float = 0.2, seed: i
     (archive,) = download_files("movielens100k", cache_dir)
     rows, titles = read_movielens_zip(archive)
     data = ratings_data(rows["users"], rows["items"], rows["ratings"], rows["times"], split=split,
-                        valid_pct=valid_pct, seed=seed, batch_size=batch_size, name="download:movielens100k",
+                        valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size,
+                        name="download:movielens100k",
                         fingerprint=f"md5:{_md5()}")
     data.info.preprocess["titles"] = titles
     return data
