@@ -110,10 +110,11 @@ def test_time_split_is_said_first_and_holds_out_the_latest(tmp_path, capsys):
     assert valid.min() >= 600 - len(valid)  # rows are in time order here: the held-out ones are the last
 
 
-def test_split_on_data_that_is_not_ratings_is_one_line_exit_2(capsys):
-    assert main(["train", "builtin:xor", "--split", "user", "--epochs", "1", "--out", "none"]) == 2
+def test_split_on_data_that_is_not_ratings_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["train", "builtin:xor", "--split", "user", "--epochs", "1", "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "split" in err and "ratings" in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing half-written
 
 
 def test_predict_maps_raw_ids_through_the_vocabulary_and_flags_cold_start(collab_run, capsys):
