@@ -203,12 +203,16 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = (), auto_
     if auto_epochs:
         from deepdojo.train.auto_defaults import auto_epochs as choose
 
-        epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
-        cfg = cfg.merged(epochs=epochs)
-        learn.config["epochs"] = epochs
+        recipe = learn.task.auto_recipe(learn.data, learn.model, cfg)  # e.g. a language model's nanoGPT recipe
+        if recipe is None:
+            epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
+            recipe = {"epochs": epochs}, why
+        cfg = cfg.merged(**recipe[0])
+        learn.config.update(recipe[0])
         if not quiet:
             n = (learn.data.info.get("sizes") or {}).get("train")
-            print(f"deepdojo: {learn.config['arch']}" + (f" on {n:,} training examples" if n else "") + f": {why}")
+            print(f"deepdojo: {learn.config['arch']}" + (f" on {n:,} training examples" if n else "")
+                  + f": {recipe[1]}", flush=True)
     if not quiet and (line := describe_leaks(learn.data.info.get("leaks"), deduped=cfg.dedupe)):
         print(line, flush=True)  # before epoch 1: a leak makes validation measure memory
     fit(learn, cfg, quiet=quiet)  # [distributed] the LR finder is a collective: every rank runs it, rank 0 shows it
