@@ -5,19 +5,19 @@ best with nanoGPT's recipe: a fixed peak LR (1e-3 for the transformer, 2e-3
 for an RNN / GRU / LSTM, char-rnn's; a model's ``default_lr``), linear
 warm-up over the first 5% of steps, cosine decay, gradient norms clipped to 1
 (the models' ``default_grad_clip``). How long: about :data:`TOKEN_BUDGET`
-training tokens (batch x block x steps), which the CPU recipe's measured
-throughput (~20k tokens/s for the 0.8M-parameter GPT on 1 thread of a quiet
-2-core CPU, benchmarks/shakespeare_char.py) trains in about five minutes,
-leaving the rest of a 10-minute budget to evaluation and the report; a small
-corpus is seen at most :data:`MAX_EPOCHS` times (the best epoch is kept).
-On tinyshakespeare (1.0M training characters) that is 6 epochs of 245 steps.
+training tokens (batch x block x steps). The 0.8M-parameter GPT trains
+12-20k tokens/s on 1 thread of a quiet 2-core CPU (benchmarks/shakespeare_char.py,
+benchmarks/shakespeare_cli.py), so that is 4-6 minutes, leaving the rest of a
+10-minute budget to evaluation and the report; a small corpus is seen at most
+:data:`MAX_EPOCHS` times (the best epoch is kept). On tinyshakespeare (1.0M
+training characters, 245 steps of 64 x 64 per epoch) that is 5 epochs.
 
 Example:
     >>> from types import SimpleNamespace
     >>> cfg = SimpleNamespace(lr="auto", schedule="one_cycle", warmup_pct=0.0)
     >>> over, why = lm_recipe(245, 64 * 64, cfg, default_lr=1e-3)
     >>> over
-    {'epochs': 6, 'lr': 0.001, 'schedule': 'cosine', 'warmup_pct': 0.05}
+    {'epochs': 5, 'lr': 0.001, 'schedule': 'cosine', 'warmup_pct': 0.05}
     >>> lm_recipe(3, 64 * 64, cfg, default_lr=2e-3)[0]["epochs"]  # a tiny corpus: at most MAX_EPOCHS passes
     30
 """
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-TOKEN_BUDGET = 6_000_000  # training tokens: ~5 min at the measured 20k tokens/s
+TOKEN_BUDGET = 5_000_000  # training tokens: ~4 min at 20k tokens/s, ~6 min at 14k
 MAX_EPOCHS = 30  # passes over a small corpus (more memorizes it; validation picks the best epoch)
 WARMUP_PCT = 0.05  # nanoGPT: 100 warm-up steps of 2000
 ASSUMED_TOKENS_PER_S = 20_000  # only for the time estimate printed beside the choice
@@ -52,7 +52,8 @@ def lm_recipe(steps_per_epoch: int, tokens_per_step: int, cfg, default_lr: float
     steps = epochs * steps_per_epoch
     tokens = steps * tokens_per_step
     minutes = tokens / ASSUMED_TOKENS_PER_S / 60
-    why = (f"{epochs} epochs of {steps_per_epoch} steps ({steps:,} steps, {tokens / 1e6:.1f}M tokens, about "
-           f"{minutes:.0f} min on a quiet 2-core CPU for the default model)" + (", " + ", ".join(said) if said else "")
+    took = f"about {minutes:.0f} min" if minutes >= 1 else "under a minute"  # at 20k tokens/s
+    why = (f"{epochs} epochs of {steps_per_epoch} steps ({steps:,} steps, {tokens / 1e6:.1f}M tokens, {took} "
+           f"on a quiet 2-core CPU for the default model)" + (", " + ", ".join(said) if said else "")
            + " — the nanoGPT recipe; set --epochs, --lr or --schedule to choose")
     return over, why
