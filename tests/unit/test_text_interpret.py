@@ -32,9 +32,9 @@ def test_occlusion_is_the_fall_in_probability_with_that_token_unknown():
 def test_report_and_cli_show_the_planted_words_as_the_ones_that_moved_the_prediction(tmp_path, capsys):
     rng = random.Random(0)
     lines = []
-    for i in range(240):
+    for i in range(400):
         y = i % 2
-        words = rng.sample(FILL, 6) + [rng.choice(POS if y else NEG)]
+        words = rng.sample(FILL, 5) + [rng.choice(POS if y else NEG) for _ in range(2)]
         rng.shuffle(words)
         lines.append(f"{' '.join(words)}\t{y}\n")
     data = tmp_path / "r.tsv"
