@@ -212,3 +212,16 @@ def test_planted_mismatch_is_diagnosed_as_data_mismatch_from_the_cli(tmp_path, c
     assert main(["diagnose", str(tmp_path / "runs" / "m")]) == 0
     out = capsys.readouterr().out
     assert "biggest problem: data mismatch" in out and "train_dev" in out
+
+
+def test_a_stray_quote_in_a_tsv_does_not_swallow_the_lines_after_it(tmp_path):
+    # the IMDB sentiment file starts sentences with quotes: read as CSV quoting, 176 of its 1,000 rows vanished
+    p = tmp_path / "quotes.txt"
+    rows = sentences(30, 7)
+    lines = [f"{s}\t{y}" for s, y in rows]
+    lines[3] = f'"Great" she said, {rows[3][0]}\t{rows[3][1]}'
+    lines[10] = f'"unbalanced {rows[10][0]}\t{rows[10][1]}'
+    p.write_text("\n".join(lines) + "\n")
+    data = text_csv(p, header=False, delimiter="\t", valid_pct=0.2)
+    assert sum(data.info.sizes.values()) == 30
+    assert '"' in data.info["vocab"]  # the quote is text
