@@ -4,6 +4,7 @@ the TF-IDF baseline (scikit-learn as the oracle), the split column and the data-
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -225,3 +226,30 @@ def test_a_stray_quote_in_a_tsv_does_not_swallow_the_lines_after_it(tmp_path):
     data = text_csv(p, header=False, delimiter="\t", valid_pct=0.2)
     assert sum(data.info.sizes.values()) == 30
     assert '"' in data.info["vocab"]  # the quote is text
+
+
+SENTIMENT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sentiment"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("DEEPDOJO_LONG_TESTS") != "1", reason="DEEPDOJO_LONG_TESTS=1: trains on 3,000 reviews")
+@pytest.mark.skipif(not (SENTIMENT / "imdb_labelled.txt").is_file(), reason=f"shared sentiment data not at {SENTIMENT}")
+def test_amazon_and_yelp_to_imdb_shows_a_data_mismatch_gap(tmp_path, capsys):
+    """The README's recipe, as a user runs it: awk-built table (quotes left raw), CLI train, CLI diagnose."""
+    import subprocess
+
+    table = tmp_path / "mismatch.tsv"
+    recipe = (f"( printf 'text\\tlabel\\tsplit\\n'; "
+              f"awk -F'\\t' '{{print $1\"\\t\"$2\"\\ttrain\"}}' {SENTIMENT}/amazon_cells_labelled.txt "
+              f"{SENTIMENT}/yelp_labelled.txt; "
+              f"awk -F'\\t' '{{print $1\"\\t\"$2\"\\t\"(NR%2 ? \"dev\" : \"test\")}}' {SENTIMENT}/imdb_labelled.txt )")
+    table.write_text(subprocess.run(["bash", "-c", recipe], capture_output=True, text=True, check=True).stdout)
+    assert main(["train", str(table), "--train-dev-pct", "0.15", "--skip-bad", "--epochs", "6",
+                 "--out", str(tmp_path / "runs"), "--name", "s"]) == 0
+    sizes = json.loads((tmp_path / "runs" / "s" / "data_summary.json").read_text())
+    capsys.readouterr()
+    assert main(["diagnose", str(tmp_path / "runs" / "s")]) == 0
+    out = capsys.readouterr().out
+    d = json.loads((tmp_path / "runs" / "s" / "diagnosis.json").read_text())
+    assert d["errors"]["valid"] > d["errors"]["train_dev"] > d["errors"]["train"], (d, sizes)
+    assert "data mismatch" in out and "train_dev" in out

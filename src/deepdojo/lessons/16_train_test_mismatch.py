@@ -117,7 +117,7 @@ else:
     train_rows = [(t, y, "train") for t, y in labelled("amazon_cells_labelled.txt") + labelled("yelp_labelled.txt")]
     imdb = [(t, y, "dev" if i % 2 else "test") for i, (t, y) in enumerate(labelled("imdb_labelled.txt"))]
     real = write_table(lesson.out / "sentiment.tsv", train_rows + imdb)
-    d_real = train_and_diagnose(real, "sentiment", 6, skip_bad=True)  # skip_bad: a few duplicate sentences
+    d_real = train_and_diagnose(real, "sentiment", 4, skip_bad=True)  # skip_bad: a few duplicate sentences
     print(d_real.text())
     lesson.check("Amazon + Yelp -> IMDB: dev error above train-dev error", d_real.errors["valid"], ">",
                  d_real.errors["train_dev"], fmt=".3f")

@@ -29,8 +29,10 @@ FILL = "the food was and service staff place it really very quite we think here 
 rng = random.Random(0)
 
 
-def review(pos_words, neg_words, label):
-    words = rng.sample(FILL, 4) + [rng.choice(pos_words if label else neg_words)]
+def review(pos_words, neg_words, label, feeling=False):
+    """Four filler words and one sentiment word (followed by the writer's feeling in the unlabelled text)."""
+    word = rng.choice(pos_words if label else neg_words)
+    words = rng.sample(FILL, 4) + [word + ((" loved" if label else " hated") if feeling else "")]
     rng.shuffle(words)
     return " ".join(words)
 
@@ -38,7 +40,7 @@ def review(pos_words, neg_words, label):
 # %% [markdown]
 # ## 1. The data
 # Unlabelled text (say, every review ever scraped): each sentiment word is
-# followed by what the writer felt — "i loved it" or "i hated it". The
+# followed by what the writer felt — "loved" or "hated". The
 # labelled reviews are few, and their training rows use only half of the
 # sentiment words; the dev rows use only the **other half**. A model that learns
 # from the labels alone has never seen a dev sentiment word.
@@ -47,8 +49,7 @@ def review(pos_words, neg_words, label):
 corpus_lines = []
 for i in range(lesson.pick(3000, 1500)):
     label = i % 2
-    corpus_lines.append(review(SEEN_POS + NEW_POS, SEEN_NEG + NEW_NEG, label) + (" . i loved it ." if label
-                                                                                 else " . i hated it ."))
+    corpus_lines.append(review(SEEN_POS + NEW_POS, SEEN_NEG + NEW_NEG, label, feeling=True) + " .")
 corpus = lesson.out / "unlabelled.txt"
 corpus.write_text("\n".join(corpus_lines) + "\n", encoding="utf-8")
 rows = [(review(SEEN_POS, SEEN_NEG, i % 2), i % 2, "train") for i in range(160)]
@@ -78,7 +79,7 @@ print(f"   language model: {lm.history[-1]['nats_per_token']:.3f} nats/word on h
 
 # %%
 clf = deepdojo.learner(str(labelled), pretrained=str(lm.run.path), out=str(lesson.out / "runs"), name="ulmfit",
-                       overwrite=True, progress=False, seed=0)
+                       overwrite=True, progress=False, seed=0, batch_size=16)
 lesson.check("classifier vocabulary is the language model's", clf.data.info["vocab"] == lm.data.info["vocab"], "==", 1)
 same = all(torch.equal(clf.model.state_dict()[k], v) for k, v in lm.model.state_dict().items()
            if k.startswith(("embedding.", "rnn.")))
@@ -118,7 +119,8 @@ ulmfit = clf.history[-1]["accuracy"]
 
 # %%
 scratch = deepdojo.learner(str(labelled), arch="text_rnn", model_kwargs={**size, "cell": "lstm"},
-                           out=str(lesson.out / "runs"), name="scratch", overwrite=True, progress=False, seed=0)
+                           out=str(lesson.out / "runs"), name="scratch", overwrite=True, progress=False, seed=0,
+                           batch_size=16)
 scratch.fit_one_cycle(lesson.pick(4, 3) + 2, 1e-2)
 alone = scratch.history[-1]["accuracy"]
 print(f"   dev accuracy on sentiment words never labelled: from scratch {alone:.3f}, LM encoder {ulmfit:.3f}")
