@@ -38,6 +38,7 @@ bench: install-test
 	$(BIN)/python benchmarks/sequence_defaults.py
 	$(BIN)/python benchmarks/real_data.py
 	$(BIN)/python benchmarks/shakespeare_char.py --data ../shared/data/tinyshakespeare.txt --out benchmarks/results
+	$(BIN)/python benchmarks/shakespeare_cli.py --data ../shared/data/tinyshakespeare.txt --threads 2
 	$(BIN)/python benchmarks/dates_seq2seq.py --out benchmarks/results
 	$(BIN)/python benchmarks/nms.py
 	$(BIN)/python benchmarks/collab.py

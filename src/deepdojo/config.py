@@ -75,6 +75,8 @@ class TrainConfig:
     delimiter: str | None = None  # field separator (default: tab for .tsv, comma for .csv, detected for .txt)
     header: bool | None = None  # False: the first line is data (columns are then "1", "2", ...); None: detected
     split: Literal["random", "user", "time"] | None = None  # ratings hold-out: rows / a share of each user's / the latest (None: random)
+    level: Literal["char", "word"] | None = None  # text tokens; None: characters for a corpus, words for labelled texts
+    block_size: int | None = None  # language model: tokens per block (context / BPTT length); None: 64
     # training
     metrics: list[str] | None = None  # e.g. ["f1_macro", "auc"]; None: the task's defaults
     early_stop: int | None = None  # stop after this many epochs without improvement of `monitor`
@@ -104,6 +106,7 @@ class TrainConfig:
             ("train_dev_pct", pct(self.train_dev_pct), "in [0, 1)"),
             ("test_pct", pct(self.test_pct) and self.valid_pct + self.test_pct < 1, "in [0, 1) with valid_pct + test_pct < 1"),
             ("size", self.size is None or self.size >= 1, "at least 1"),
+            ("block_size", self.block_size is None or self.block_size >= 1, "at least 1 (or unset)"),
             ("dedupe", self.leak_check or not self.dedupe, "off when the leak check is off (dedupe drops what it finds)"),
             ("checkpoint_every", self.checkpoint_every is None or self.checkpoint_every >= 1, "at least 1 (or unset)"),
             ("nproc", self.nproc >= 1, "at least 1"),

@@ -50,16 +50,17 @@ from deepdojo.train.run_folder import RunFolder, check_run_name, claim_run_folde
 _FROM_CONFIG = object()  # "out" not given: take cfg.out
 
 
-def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig) -> Data:
+def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig, **text_options: Any) -> Data:
     """The data a config names, checked (bad files stop here with every problem listed).
 
     CSV/TSV/TXT files are read with the config's columns and encoding
-    (:func:`~deepdojo.data.load.table_options_of`); ``train_dev_pct`` carves the train-dev split.
+    (:func:`~deepdojo.data.load.table_options_of`), texts with ``text_options``
+    (a language model's ``vocab`` and ``level``); ``train_dev_pct`` carves the train-dev split.
     """
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
                      leak_check=cfg.leak_check, rehash=cfg.rehash, task=cfg.task if isinstance(cfg.task, str) else None,
-                     reads=source_format(cfg.task), **table_options_of(cfg))
+                     reads=source_format(cfg.task), **{**table_options_of(cfg), **text_options})
     if cfg.train_dev_pct:
         data.carve_train_dev(cfg.train_dev_pct, cfg.seed)
     return data
@@ -83,10 +84,13 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     ``out=None``: no run folder. ``model``: your own ``nn.Module`` instead of ``cfg.arch``.
     """
     cfg = (cfg or TrainConfig()).merged(**overrides)
+    lm = None
     if cfg.pretrained:  # ImageNet weights: their architecture and resolution unless set (transfer.pretrained_config)
+        from deepdojo.train.text_transfer import language_model_source
         from deepdojo.train.transfer import pretrained_config
 
-        cfg = pretrained_config(cfg)
+        lm = language_model_source(cfg.pretrained)  # a language model's run: ULMFiT (train/text_transfer.py)
+        cfg = lm.configure(cfg) if lm is not None else pretrained_config(cfg)
     if source is None:
         source = cfg.data
     if isinstance(source, (Data, ImageFolder)) and not cfg.data:
@@ -94,20 +98,27 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     elif not isinstance(source, (Data, ImageFolder)):
         cfg = cfg.merged(data=str(source))
     seed_everything(cfg.seed)
-    data = load(source, cfg)
+    data = load(source, cfg, **(lm.data_options() if lm is not None else {}))  # the LM's vocabulary: its ids
     task, said = choose_task(task if task is not None else cfg.task, data)
     if not quiet:
         print(said)
         for line in task.describe_data(data):  # e.g. a recommender's split and its cold-start rows
             print(line)
+        if lm is not None:
+            print(f"pretrained: the {lm.arch} language model's encoder and {len(lm.vocab):,}-token {lm.level} "
+                  f"vocabulary ({lm.path}); fine-tuning thaws one layer group per epoch, head first, lower "
+                  "groups at lr/2.6 per level (ULMFiT)")
     arch = cfg.arch if cfg.arch != "auto" else (task.default_arch(data) or default_arch_for(data)
                                                 or default_arch(data.input_shape))
     n_out = task.output_size(data)
-    kwargs = {**task.model_kwargs(data), **model_kwargs_for(data, arch), **cfg.model_kwargs}
+    kwargs = {**task.model_kwargs(data), **model_kwargs_for(data, arch), **(lm.model_kwargs if lm else {}),
+              **cfg.model_kwargs}
     spec = {"arch": arch, "model_kwargs": kwargs, "num_classes": n_out}
     if model is None:
         model = build_checked(arch, data.input_shape, n_out, **kwargs)  # a mismatch: one line naming the fix
-        if cfg.pretrained:
+        if lm is not None:
+            lm.load_into(model)  # the encoder; the head stays new
+        elif cfg.pretrained:
             from deepdojo.train.transfer import pretrained_data, start_from
 
             pretrained_data(cfg.pretrained, data)  # ImageNet weights: ImageNet's normalization, saved with the model
@@ -151,7 +162,11 @@ def fit(learn: Learner, cfg: TrainConfig, quiet: bool = True) -> None:
     if cfg.pretrained:
         learn.freeze()  # fine-tuning: the LR finder measures the head on fixed features
     lr = learn.resolve_lr(cfg.lr, resume=cfg.resume, show=not quiet)
-    if cfg.pretrained:  # one head-only epoch, then --epochs unfrozen with discriminative LRs
+    if cfg.pretrained and getattr(learn.model, "unfreeze_gradually", False):  # ULMFiT: one group thawed per epoch
+        from deepdojo.train.text_transfer import fine_tune_gradually
+
+        fine_tune_gradually(learn, cfg.epochs, float(lr), resume=cfg.resume)
+    elif cfg.pretrained:  # one head-only epoch, then --epochs unfrozen with discriminative LRs
         learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
     else:
         learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume,
@@ -206,12 +221,16 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = (), auto_
     if auto_epochs:
         from deepdojo.train.auto_defaults import auto_epochs as choose
 
-        epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
-        cfg = cfg.merged(epochs=epochs)
-        learn.config["epochs"] = epochs
+        recipe = learn.task.auto_recipe(learn.data, learn.model, cfg)  # e.g. a language model's nanoGPT recipe
+        if recipe is None:
+            epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
+            recipe = {"epochs": epochs}, why
+        cfg = cfg.merged(**recipe[0])
+        learn.config.update(recipe[0])
         if not quiet:
             n = (learn.data.info.get("sizes") or {}).get("train")
-            print(f"deepdojo: {learn.config['arch']}" + (f" on {n:,} training examples" if n else "") + f": {why}")
+            print(f"deepdojo: {learn.config['arch']}" + (f" on {n:,} training examples" if n else "")
+                  + f": {recipe[1]}", flush=True)
     if not quiet and (line := describe_leaks(learn.data.info.get("leaks"), deduped=cfg.dedupe)):
         print(line, flush=True)  # before epoch 1: a leak makes validation measure memory
     fit(learn, cfg, quiet=quiet)  # [distributed] the LR finder is a collective: every rank runs it, rank 0 shows it

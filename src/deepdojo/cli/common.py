@@ -57,6 +57,10 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
                    help="ratings (collab): hold out random rows (default), a share of each user's, or the latest by timestamp")
     t.add_argument("--no-header", dest="header", action="store_const", const=False,
                    help="the first line is data; columns are then named 1, 2, ... (default: detected)")
+    t.add_argument("--level", choices=["char", "word"],
+                   help="text tokens: characters or words (default: char for a corpus, word for labelled texts)")
+    t.add_argument("--block-size", type=int, dest="block_size", metavar="T",
+                   help="language model: tokens per training block, the context / BPTT length (default 64)")
     p.add_argument("--model-arg", dest="model_arg", action="append", metavar="K=V", type=_model_arg,
                    help="model keyword argument, repeatable: --model-arg dropout=0.3 --model-arg widths=16,32")
     p.add_argument("--metrics", type=_names, metavar="A,B", help="metrics to report, e.g. f1_macro,auc")
@@ -118,7 +122,8 @@ FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out"
                "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "overwrite", "bf16",
                "deterministic", "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "nproc", "strategy",
                "channels_last", "compile", "text_col", "label_col", "delimiter", "metrics", "early_stop", "monitor",
-               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error", "leak_check", "rehash", "split")
+               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error", "leak_check", "rehash", "split",
+               "level", "block_size")
 NEGATIVE_FLAGS = ("leak_check",)  # --no-X flags: False is the value given
 
 

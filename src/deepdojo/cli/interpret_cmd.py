@@ -1,5 +1,6 @@
 """``deepdojo interpret RUN``: top losses, most uncertain, most-confused pairs, per-class accuracy,
-error-analysis CSV export/import and, for image models, filters, activation maps and Grad-CAM.
+error-analysis CSV export/import; for image models, filters, activation maps and Grad-CAM; for text
+models, the top-loss sentences and the tokens that moved each prediction most (occlusion).
 
 Figures go to ``RUN/interpret/``; the report's sections are refreshed too.
 """
@@ -49,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         for a, p, n in result["most_confused"][:5]:
             print(f"confused {a} -> {p}: {n}")
+        for t in result.get("texts", [])[:args.top]:
+            moved = ", ".join(f"{m['token']!r} {m['effect']:+.2f}" for m in t["moved_most"])
+            print(f"[{t['actual']} -> {t['predicted']} p={t['probability']:.2f}] {t['text']}\n    moved most: {moved}")
         print(f"figures: {result['folder']}")
         if result.get("errors_csv"):
             print(f"error analysis CSV: {result['errors_csv']} (fill in the tag columns, then --import-errors)")
@@ -59,11 +63,13 @@ def interpret_run(args: argparse.Namespace) -> dict:
     from deepdojo.report.interpretation_figures import write_interpretation
     from deepdojo.evaluate.interpret import Interpretation
     from deepdojo.evaluate.run_eval import learner_for_run, load_run_data
+    from deepdojo.evaluate.text_interpret import text_explanations
     from deepdojo.report.html_report import write_report
 
     run_dir = Path(args.run_dir)
     learn, _ = learner_for_run(run_dir, load_run_data(run_dir), args.checkpoint)
     interp = Interpretation.from_learner(learn, args.split)
+    interp.texts = text_explanations(learn, interp, k=args.top)  # texts: occlusion of each token of the top losses
     folder = run_dir / "interpret"
     folder.mkdir(exist_ok=True)
     summary = write_interpretation(interp, folder, k=args.top)
@@ -71,6 +77,8 @@ def interpret_run(args: argparse.Namespace) -> dict:
         write_interpretation(interp, run_dir, k=args.top)
         write_report(run_dir)
     out = {"folder": str(folder), "most_confused": summary["most_confused"], "per_class_accuracy": summary["per_class_accuracy"]}
+    if interp.texts:
+        out["texts"] = interp.texts
     if args.export_errors:
         tags = tuple(t.strip() for t in args.tags.split(",") if t.strip())
         out["errors_csv"] = str(interp.export_errors(args.export_errors, tags))

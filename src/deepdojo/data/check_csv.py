@@ -97,6 +97,25 @@ def looks_headerless(lines: list[list[str]]) -> bool:
     return False
 
 
+def _literal_quotes(text: str) -> list[list[str]]:
+    r"""Tab-separated rows, one per line, reading a quote as text unless it wraps a whole field.
+
+    In a TSV a quote usually belongs to the text (``"Great" film.<TAB>1``); read
+    as CSV quoting, an unbalanced one swallows every line up to the next quote
+    and rows vanish silently (the IMDB sentiment file loses 176 of 1,000).
+    A field wholly wrapped in quotes is still unquoted (``""`` -> ``"``).
+
+    >>> _literal_quotes('"Great" film.\t1\nbad\t0\n"x ""y"" z"\t1\n')
+    [['"Great" film.', '1'], ['bad', '0'], ['x "y" z', '1']]
+    """
+    rows = []
+    for r in csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE):
+        if r and any(c.strip() for c in r):
+            rows.append([c[1:-1].replace('""', '"') if len(c) >= 2 and c[0] == c[-1] == '"'
+                         and '"' not in c[1:-1].replace('""', '') else c for c in r])
+    return rows
+
+
 def read_table(path: str | Path, delimiter: str | None = None, duplicates: str = "error",
                header: bool | None = True, names: list[str] | None = None) -> Table:
     """Parse ``path`` (``.tsv``: tab, ``.txt``: the delimiter found, else comma unless ``delimiter`` is given).
@@ -132,6 +151,8 @@ def read_table(path: str | Path, delimiter: str | None = None, duplicates: str =
         )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=expected)
     lines = [r for r in reader if r and any(c.strip() for c in r)]
+    if expected == "\t" and any("\n" in c for r in lines for c in r):
+        lines = _literal_quotes(text)  # a stray quote must not swallow the lines after it
     if header is None:
         header = not looks_headerless(lines)
     if not header:

@@ -221,7 +221,8 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
              cache_dir: str | Path | None = None, text_col: str | None = None, label_col: str | None = None,
              delimiter: str | None = None, header: bool | None = None, arch: str = "auto",
              test_pct: float = 0.0, dedupe: bool = False, leak_check: bool = True, rehash: bool = False,
-             task: str | None = None, split: str | None = None, reads: str | None = None) -> Data:
+             task: str | None = None, split: str | None = None, reads: str | None = None,
+             level: str | None = None, block_size: int | None = None, vocab: list[str] | None = None) -> Data:
     """A CSV/TSV as :class:`Data`, routed by what its columns hold (``split``: a ratings file's hold-out).
 
     - a path column (path/image/file...): an image list (:func:`image_csv`);
@@ -235,7 +236,9 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     ``header=None`` detects a file without a header line (its columns are then
     ``"1"``, ``"2"``, ...). ``size`` only means something for images: given
     for a table or texts it is a :class:`~deepdojo.errors.ConfigError`, not
-    silently ignored.
+    silently ignored; so are ``level`` (text tokens) and ``vocab`` (a language
+    model's vocabulary, :func:`~deepdojo.data.text.text_csv`) for a file without
+    texts, and ``block_size`` (a language-model corpus) for any table.
 
     Example:
         >>> import tempfile
@@ -272,11 +275,18 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     if size is not None:
         raise ConfigError(f"size={size} resizes images, but {Path(path).name} holds {kind} (no image path column)",
                           where="size", fix="drop --size (size=), or add a 'path' column of image files")
+    if block_size is not None:
+        raise ConfigError(f"block_size is for a language-model corpus, but {Path(path).name} is a table",
+                          where="block_size", fix="drop --block-size, or train --task lm on a plain .txt corpus")
+    if not is_text and (level is not None or vocab is not None):
+        what = "level" if level is not None else "vocab"
+        raise ConfigError(f"{what} is for texts, but {Path(path).name} has no column of free text", where=what,
+                          fix="drop it, or name the text column with --text-col")
     if is_text:
         text_col, label_col = text_columns(table, text_col, label_col)
         return text_csv(path, text_col=text_col, label_col=label_col, valid_pct=valid_pct, seed=seed,
                         batch_size=batch_size, skip_bad=skip_bad, delimiter=delimiter, header=header,
-                        test_pct=test_pct)
+                        test_pct=test_pct, level=level or "word", vocab=vocab)
     if label_col is None:
         label_col = next((c for c in table.columns if c.lower() in LABEL_COLUMNS), table.columns[-1])
     encoding = "codes" if arch in ("auto", "tabular") else "onehot"
@@ -300,4 +310,9 @@ def load_text_source(path: str | Path, **kw) -> Data:
     if kw.get("size") is not None:
         raise ConfigError(f"size={kw['size']} resizes images, but {path.name} is a text corpus", where="size",
                           fix="drop --size (size=)")
-    return text_file(path, seed=kw.get("seed", 0), batch_size=kw.get("batch_size", 64))
+    if kw.get("vocab") is not None:
+        raise ConfigError(f"{path.name} is a corpus for a language model, not labelled texts", where="pretrained",
+                          fix="a language model's run folder is the starting point of a classifier on a TSV of "
+                              "text<TAB>label; train a language model on this corpus without --pretrained")
+    return text_file(path, seed=kw.get("seed", 0), batch_size=kw.get("batch_size", 64), level=kw.get("level") or "char",
+                     block_size=kw.get("block_size") or 64)

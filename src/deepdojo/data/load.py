@@ -97,7 +97,8 @@ def table_options_of(cfg) -> dict[str, Any]:
     read and encoded: training and every later rebuild of the run's data must pass the same ones."""
     get = cfg.get if isinstance(cfg, dict) else (lambda k, d=None: getattr(cfg, k, d))
     return {"text_col": get("text_col"), "label_col": get("label_col"), "delimiter": get("delimiter"),
-            "header": get("header"), "arch": get("arch", "auto") or "auto", "split": get("split")}
+            "header": get("header"), "arch": get("arch", "auto") or "auto", "split": get("split"),
+            "level": get("level"), "block_size": get("block_size")}
 
 
 PAIR_HEADERS = {("source", "target"), ("src", "tgt"), ("input", "output")}

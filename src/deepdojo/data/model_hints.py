@@ -32,7 +32,7 @@ def default_arch_for(data) -> str | None:
     return None
 
 
-TOKEN_MODELS = ("rnn", "gru", "lstm", "textcnn")  # registered models over token ids (models/sequence.py)
+TOKEN_MODELS = ("rnn", "gru", "lstm", "textcnn", "text_rnn")  # registered models over token ids (models/sequence.py)
 
 
 def model_kwargs_for(data, arch: str) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class Vocab:
 def text_csv(path: str | Path, *, text_col: str | None = None, label_col: str | None = None, level: str = "word",
              max_len: int = 64, max_vocab: int | None = 20000, valid_pct: float = 0.2, seed: int = 0,
              batch_size: int = 64, skip_bad: bool = False, delimiter: str | None = None,
-             header: bool | None = True, test_pct: float = 0.0) -> Data:
+             header: bool | None = True, test_pct: float = 0.0, vocab: list[str] | None = None) -> Data:
     """Texts and labels -> :class:`Data` with ``x`` int64 ``(N, max_len)`` (0 = padding).
 
     ``text_col`` defaults to a column named ``text``, else the column that
@@ -82,6 +82,14 @@ def text_csv(path: str | Path, *, text_col: str | None = None, label_col: str | 
     line, whose columns are then ``"1"``, ``"2"``, ... ``info["vocab"]`` is the
     token list, ``info["lengths"]`` the unpadded lengths; empty texts and
     empty labels are errors. ``info["preprocess"]`` encodes new strings as here.
+
+    ``vocab``: encode with this token list (a language model's, whose encoder a
+    classifier reuses: the same word must get the same id, or the reused
+    embedding reads the wrong row) instead of one built on the training split.
+    A ``split`` column (values ``train``, ``train_dev``, ``valid`` or ``dev``,
+    ``test``; empty = ``train``) fixes which rows are which, e.g. dev and test
+    rows from another source than training (the data-mismatch diagnosis);
+    without ``valid`` rows, ``valid_pct`` of the training rows validate.
     """
     table = read_table(path, delimiter=delimiter, header=header)
     text_col, label_col = text_columns(table, text_col, label_col)
@@ -101,9 +109,11 @@ def text_csv(path: str | Path, *, text_col: str | None = None, label_col: str | 
     rows = np.flatnonzero(keep)
     classes = sorted({labels[i] for i in rows})
     y = np.array([classes.index(labels[i]) for i in rows], dtype=np.int64)
-    splits = _split_indices(y, len(rows), None, valid_pct, seed, test_pct)
+    splits = split_rows(table, rows, y, (text_col, label_col), valid_pct, seed, test_pct)
     tokens = [tokenize(texts[i], level) for i in rows]
-    vocab = Vocab.build([tokens[j] for j in splits["train"]], max_size=max_vocab)  # train only: no leakage
+    given = vocab is not None
+    vocab = check_vocab(vocab, level) if given else Vocab.build([tokens[j] for j in splits["train"]],
+                                                                  max_size=max_vocab)  # train only: no leakage
     x = torch.tensor([vocab.encode(t, max_len) for t in tokens], dtype=torch.long)  # (N, L)
     data = Data.from_tensors(x, torch.from_numpy(y), splits=splits, batch_size=batch_size, seed=seed,
                              classes=classes, normalize=False, name=str(table.path))
@@ -113,9 +123,59 @@ def text_csv(path: str | Path, *, text_col: str | None = None, label_col: str | 
                                "pad_index": 0, "unk_index": 1, "text_col": text_col, "label_col": label_col,
                                "delimiter": table.delimiter, "header": table.header,
                                "names": table.columns if not table.header else None}
+    if given:  # predict and evaluate must encode with the language model's ids, not rebuild a vocabulary
+        data.info["preprocess"]["vocab_from"] = "language_model"
     if skipped:
         data.info["skipped"] = skipped
     return data
+
+
+SPLIT_NAMES = {"": "train", "train": "train", "train_dev": "train_dev", "train-dev": "train_dev", "valid": "valid",
+               "dev": "valid", "validation": "valid", "test": "test"}
+
+
+def split_rows(table, rows: np.ndarray, y: np.ndarray, used: tuple[str, ...], valid_pct: float, seed: int,
+               test_pct: float) -> dict[str, np.ndarray]:
+    """Index arrays into ``rows`` per split: from a ``split`` column when the table has one, else held out.
+
+    >>> from types import SimpleNamespace
+    >>> t = SimpleNamespace(columns=["text", "label", "split"], column=lambda c: ["train", "dev", "", "test"])
+    >>> {k: v.tolist() for k, v in split_rows(t, np.arange(4), np.zeros(4), ("text", "label"), 0.2, 0, 0).items()}
+    {'train': [0, 2], 'valid': [1], 'test': [3]}
+    """
+    if "split" not in table.columns or "split" in used:
+        return _split_indices(y, len(rows), None, valid_pct, seed, test_pct)
+    values = table.column("split")
+    parts = []
+    for i in rows:
+        name = SPLIT_NAMES.get(values[i].strip().lower())
+        if name is None:
+            raise DataError(f"unknown split {values[i]!r} in the split column", where=table.where(i, "split"),
+                            fix="use train, train_dev, valid (or dev) or test; empty means train")
+        parts.append(name)
+    arr = np.array(parts)
+    if test_pct:
+        raise ConfigError("the split column already says which rows are test rows", where="test_pct",
+                          fix="drop --test-pct (test_pct=), or drop the split column")
+    if not (arr == "train").any():
+        raise DataError("no training rows in the split column", where=str(table.path), fix="mark some rows train")
+    splits = {s: np.flatnonzero(arr == s).astype(np.int64) for s in ("train", "train_dev", "valid", "test")
+              if (arr == s).any()}
+    if "valid" not in splits:  # valid_pct of the training rows validate
+        base = splits["train"]
+        from deepdojo.data.splits import stratified_split
+
+        tr, va = stratified_split(y[base], valid_pct, seed)
+        splits.update(train=base[tr], valid=base[va])
+    return splits
+
+
+def check_vocab(vocab: list[str], level: str) -> "Vocab":
+    """A given vocabulary as a :class:`Vocab`: ``<pad>`` 0 and ``<unk>`` 1, as every deepdojo vocabulary has."""
+    if len(vocab) < 3 or vocab[0] != PAD or vocab[1] != UNK:
+        raise DataError(f"a vocabulary must start with {PAD!r}, {UNK!r} and hold tokens, got {vocab[:3]}",
+                        where="vocab", fix="pass the 'vocab' list of a deepdojo language model's checkpoint")
+    return Vocab(list(vocab))
 
 
 def text_score(values: list[str]) -> float:

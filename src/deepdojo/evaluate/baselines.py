@@ -78,4 +78,9 @@ def compute_baselines(data, task=None, budget_s: float = 10.0, seed: int = 0) ->
         return None
     if "linear" in base:
         base["linear"]["features"] = desc
+    spec = data.info.get("preprocess") or {}
+    if spec.get("kind") == "text" and "accuracy" in base.get("linear", {}):  # token ids: a bag of n-grams instead
+        from deepdojo.evaluate.text_baselines import tfidf_logistic
+
+        base["linear"] = tfidf_logistic(x_tr, y_tr, x_va, y_va, spec["vocab"], spec.get("pad_index", 0), seed)
     return {"task": task.name, "scored_on": "valid", "baselines": base}

@@ -34,6 +34,7 @@ from typing import Any
 
 from deepdojo.errors import ConfigError
 from deepdojo.evaluate.baselines import compute_baselines, split_arrays
+from deepdojo.evaluate.text_interpret import text_explanations
 from deepdojo.evaluate.diagnosis import Diagnosis, diagnose
 from deepdojo.evaluate.interpret import Interpretation
 from deepdojo.evaluate.passes import SplitPass, predict_split
@@ -126,6 +127,7 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
         if task.interpretation == "classes":
             interps = {s: Interpretation.from_pass(p, data) for s, p in passes.items()}
             interp = interps["valid"]
+            interp.texts = text_explanations(learn, interp)  # texts: the tokens that moved each top loss
             out["interpretation"] = interp.summary(12)
             if data.on_device:  # label_suspects.csv: see evaluate/suspects.py
                 write_suspects(rank_all(interps, data.classes), run_dir)

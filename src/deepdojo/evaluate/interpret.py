@@ -41,6 +41,7 @@ class Interpretation:
         self.probs, self.targets = probs.float().cpu(), targets.long().cpu()
         self.classes = classes or [str(i) for i in range(self.probs.shape[1])]
         self.inputs, self.ids = inputs, ids
+        self.texts: list[dict[str, Any]] | None = None  # texts: top losses with token effects (evaluate/text_interpret.py)
         self.preds = self.probs.argmax(-1)
         p_true = self.probs.gather(1, self.targets[:, None])[:, 0]
         self.losses = -p_true.clamp_min(1e-12).log()  # (N,) cross-entropy of each example
@@ -132,7 +133,8 @@ class Interpretation:
         """JSON-ready: confusion matrix, per-class accuracy, most-confused pairs, top losses, most uncertain."""
         return {"classes": self.classes, "confusion_matrix": self.confusion_matrix().tolist(),
                 "per_class_accuracy": self.per_class_accuracy(), "most_confused": self.most_confused()[:10],
-                "top_losses": self.top_losses(k), "most_uncertain": self.most_uncertain(k)}
+                "top_losses": self.top_losses(k), "most_uncertain": self.most_uncertain(k),
+                **({"texts": self.texts} if self.texts else {})}
 
 
 def import_errors(path: str | Path) -> dict[str, Any]:

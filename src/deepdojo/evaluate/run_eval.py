@@ -42,12 +42,15 @@ def load_run_data(run_dir: str | Path) -> Data:
     if not source or source == "<in memory>":
         raise ConfigError("the run was trained on in-memory data, which cannot be rebuilt from config.json",
                           where=str(cfg_path), fix="pass data= to evaluate_run from Python")
+    from deepdojo.train.text_transfer import recorded_text_options
+
     data = load_data(source, size=cfg.get("size"), valid_pct=cfg.get("valid_pct", 0.2),
                             test_pct=cfg.get("test_pct", 0.0), seed=cfg.get("seed", 0),
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
                             skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False),
                             leak_check=cfg.get("leak_check", True), task=cfg.get("task"),
-                            reads=source_format(cfg.get("task")), **table_options_of(cfg))
+                            reads=source_format(cfg.get("task")),
+                            **{**table_options_of(cfg), **recorded_text_options(run_dir)})  # an LM's vocabulary
     if cfg.get("train_dev_pct"):
         data.carve_train_dev(cfg["train_dev_pct"], cfg.get("seed", 0))
     check_split(run_dir, data)

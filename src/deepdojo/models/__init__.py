@@ -13,6 +13,7 @@ from deepdojo.models import resnet as _resnet  # noqa: F401
 from deepdojo.models import seq2seq as _seq2seq  # noqa: F401
 from deepdojo.models import sequence as _sequence  # noqa: F401
 from deepdojo.models import tabular as _tabular  # noqa: F401
+from deepdojo.models import text_rnn as _text_rnn  # noqa: F401
 from deepdojo.models import unet as _unet  # noqa: F401
 from deepdojo.models import vgg as _vgg  # noqa: F401
 from deepdojo.models.registry import (

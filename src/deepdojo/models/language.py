@@ -98,6 +98,8 @@ class GPT(nn.Module):
     """
 
     batch_layout = "blocks"  # any order of blocks will do: no state crosses a batch
+    default_lr = 1e-3  # nanoGPT's peak LR (the CLI's language-model recipe, tasks/lm_recipe.py)
+    default_grad_clip = 1.0  # nanoGPT clips the gradient norm at 1 (the Learner clips unless told)
 
     def __init__(self, vocab_size: int, block_size: int = 64, n_layer: int = 4, n_head: int = 4, n_embd: int = 128,
                  dropout: float = 0.0, bias: bool = False):
@@ -170,6 +172,8 @@ class RecurrentLM(nn.Module):
     """
 
     batch_layout = "streams"  # row b of a batch continues row b of the previous batch
+    default_lr = 2e-3  # char-rnn's LR (the CLI's language-model recipe, tasks/lm_recipe.py)
+    default_grad_clip = 1.0  # exploding gradients are the recurrent failure mode (the Learner clips unless told)
 
     def __init__(self, vocab_size: int, cell: str = "lstm", hidden_size: int = 256, num_layers: int = 2,
                  embed_dim: int | None = None, dropout: float = 0.1, tie_weights: bool = True,

@@ -91,6 +91,10 @@ def interpretation_sections(run: RunFolder) -> list[tuple[str, str]]:
     out.append(("Top losses (most confidently wrong)", _img(run, "top_losses.png", "top losses") + top))
     if (run.path / "most_uncertain.png").is_file():
         out.append(("Most uncertain", _img(run, "most_uncertain.png", "most uncertain examples")))
+    if it.get("texts"):
+        from deepdojo.report.sections_text import token_effects_html
+
+        out.append(("Top-loss texts: the tokens that moved the prediction (occlusion)", token_effects_html(it["texts"])))
     return out
 
 

@@ -92,6 +92,11 @@ class Task:
         """Raw model outputs -> what ``get_preds``/``predict`` return (probabilities, values)."""
         return out
 
+    def auto_recipe(self, data, model, cfg) -> tuple[dict[str, Any], str] | None:
+        """Training settings for a CLI run whose epochs the user left unset: ``(config overrides, a line
+        saying them)``; None: the generic rule (an epoch count from the data size, train/auto_defaults.py)."""
+        return None
+
     # ----------------------------------------------------------- metrics
     def metrics(self) -> list:
         """Names (or Metric objects) shown after every epoch."""

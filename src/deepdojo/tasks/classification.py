@@ -74,7 +74,8 @@ class Classification(Task):
             return []
         simple = max(("majority", "stratified"), key=lambda k: baselines[k]["accuracy"])
         return [versus("the simplest classifier", simple, acc - baselines[simple]["accuracy"], "accuracy"),
-                versus("the linear model", "logistic regression", acc - baselines["linear"]["accuracy"], "accuracy")]
+                versus("the linear model", baselines["linear"].get("name", "logistic regression"),
+                       acc - baselines["linear"]["accuracy"], "accuracy")]
 
     def target_summary(self, targets: dict[str, np.ndarray], classes: list[str] | None) -> dict[str, Any]:
         k = len(classes or [])

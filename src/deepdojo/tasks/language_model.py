@@ -53,6 +53,15 @@ class LanguageModel(Task):
             kw["block_size"] = int(data.input_shape[0])  # the transformer's context; a recurrent model's BPTT length
         return kw
 
+    def auto_recipe(self, data, model, cfg) -> tuple[dict[str, Any], str]:
+        """nanoGPT's recipe sized to the corpus (tasks/lm_recipe.py): epochs, peak LR, warm-up + cosine."""
+        from deepdojo.tasks.lm_recipe import lm_recipe
+
+        dl = data.train
+        rows = getattr(dl, "streams", None) if getattr(dl, "layout", None) == "streams" else None
+        tokens = (rows or getattr(dl, "batch_size", 1)) * int(getattr(dl, "block_size", 1))  # (B x T) per step
+        return lm_recipe(len(dl), tokens, cfg, getattr(model, "default_lr", 1e-3))
+
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(pred.reshape(-1, pred.shape[-1]), target.reshape(-1), ignore_index=IGNORE_INDEX)
 

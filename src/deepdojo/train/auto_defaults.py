@@ -26,7 +26,7 @@ MIN_EPOCHS, MAX_EPOCHS, IMAGE_EPOCHS = 5, 100, 5
 def auto_epochs(steps_per_epoch: int, is_image: bool, pretrained: bool = False) -> tuple[int, str]:
     """``(epochs, why)``: the epoch count for data with ``steps_per_epoch`` batches, and a line saying why."""
     if is_image or pretrained:
-        return IMAGE_EPOCHS, f"{IMAGE_EPOCHS} epochs (images: set --epochs to choose)"
+        return IMAGE_EPOCHS, f"{IMAGE_EPOCHS} epochs ({'fine-tuning' if pretrained else 'images'}: set --epochs to choose)"
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / max(steps_per_epoch, 1))))
     return epochs, (f"{epochs} epochs of {steps_per_epoch} steps (about {TARGET_STEPS} optimizer steps for "
                     f"tables and sequences; set --epochs to choose)")

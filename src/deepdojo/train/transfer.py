@@ -170,6 +170,14 @@ class TransferMixin:
             self.add_callbacks([])
 
 
+    def fine_tune_gradually(self, epochs: int, base_lr: float = 1e-2, resume: bool = False) -> None:
+        """ULMFiT's fine-tuning: thaw one layer group per epoch, head first, each lower group at ``lr / 2.6``;
+        then ``epochs`` with every group (see :func:`deepdojo.train.text_transfer.fine_tune_gradually`)."""
+        from deepdojo.train.text_transfer import fine_tune_gradually
+
+        fine_tune_gradually(self, epochs, base_lr, resume=resume)
+
+
 class FreezeEpochs(Callback):
     """Train the head only (and BN unless ``train_bn=False``) for the first ``n`` epochs of a fit, then everything."""
 
