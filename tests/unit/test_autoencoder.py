@@ -111,3 +111,21 @@ def test_non_image_data_is_a_one_line_error(capsys, tmp_path):
     assert code == 2 and len(err) == 1 and "takes images" in err[0]
     with pytest.raises(DataError):
         deepdojo.learner("builtin:xor", task="autoencoder", out=None)
+
+
+def test_finish_writes_reconstructions_latent_map_and_report_sections(trained):
+    run = trained.run.path
+    assert (run / "reconstructions.png").is_file() and (run / "latent_map.png").is_file()
+    it = json.loads((run / "interpretation.json").read_text())
+    assert it["latent_size"] == 16 and it["map"] == "pca" and len(it["explained_variance"]) == 2
+    assert sorted(it["recon_mse_by_class"]) == [str(c) for c in range(10)]
+    html = (run / "report.html").read_text()
+    assert "Latent map" in html and "Reconstructions" in html and "failed" not in html
+
+
+def test_latent_map_uses_the_code_itself_when_it_is_two_dimensional():
+    from deepdojo.evaluate.autoencoder_view import AutoencoderView
+
+    codes = torch.randn(12, 2)
+    v = AutoencoderView(torch.rand(2, 1, 4, 4), torch.rand(2, 1, 4, 4), codes, None, None, torch.rand(12))
+    assert v.map_kind == "latent" and np.allclose(v.map, codes.numpy())

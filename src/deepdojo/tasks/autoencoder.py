@@ -47,6 +47,7 @@ class Autoencoder(Task):
     description = "reconstruct images through a small code (conv_ae, or vae with --arch vae); anomaly scores"
     monitor = "valid_loss"
     minimize = True
+    interpretation = "autoencoder"  # reconstructions.png, latent_map.png, interpretation.json
     report_sections = ()
 
     def __init__(self, latent: int = 16, beta: float = 1.0, quantile: float = 0.99, pixels: int | None = None,
