@@ -132,7 +132,7 @@ def _run_features(run_dir: Path) -> Features:
         raise ConfigError(f"the run's model takes inputs of shape {tuple(shape)}, not images", where=str(run_dir),
                           fix="use a run trained on an image folder (1 or 3 channels)")
     c = int(shape[0])
-    content, style = conv_layers(model, in_channels=c, size=max(32, int(shape[1])))
+    content, style = conv_layers(model, in_channels=c, size=int(shape[1]))  # traced at the size it was trained on
     tf = meta.get("transform") or {}
     mean = tuple(tf.get("mean") or [0.0] * c)
     std = tuple(tf.get("std") or [1.0] * c)

@@ -168,3 +168,25 @@ def test_bad_settings_are_config_errors(images):
         stylize(images / "missing.png", images / "style.png", steps=1)
     with pytest.raises(ConfigError, match="style_weight"):
         stylize(images / "content.png", images / "style.png", style_weight=-1.0)
+
+
+def test_features_from_a_run_folder_use_its_cnn_and_normalization(images, tmp_path):
+    import deepdojo
+
+    learn = deepdojo.learner("builtin:digits", arch="cnn", out=tmp_path / "runs", name="cnn", progress=False, seed=0)
+    learn.fit(1, 3e-3)
+    feats = resolve_features(learn.run.path)
+    assert feats.in_channels == 1 and "the CNN of run" in feats.source and feats.note is None
+    assert feats.mean == tuple(learn.data.info["transform"]["mean"])  # the run's own normalization
+    r = stylize(images / "content.png", images / "style.png", features=learn.run.path, size=32, steps=15)
+    assert r.history[-1]["style"] < r.history[0]["style"] / 10
+    assert r.image.shape == (3, 32, 32)
+
+
+def test_a_run_on_non_image_data_is_refused(tmp_path):
+    import deepdojo
+
+    learn = deepdojo.learner("builtin:xor", out=tmp_path / "runs", name="xor", progress=False, seed=0)
+    learn.fit(1, 1e-2)
+    with pytest.raises(ConfigError, match="not images"):
+        resolve_features(learn.run.path)
