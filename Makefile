@@ -39,9 +39,9 @@ bench: install-test
 	$(BIN)/python benchmarks/shakespeare_char.py --data ../shared/data/tinyshakespeare.txt --out benchmarks/results
 	$(BIN)/python benchmarks/dates_seq2seq.py --out benchmarks/results
 	$(BIN)/python benchmarks/nms.py
-	$(BIN)/python benchmarks/style_transfer.py --size 256 --steps 300 --threads 2
 	$(BIN)/python benchmarks/detection_shapes.py
 	$(BIN)/python benchmarks/segmentation_shapes.py
+	$(BIN)/python benchmarks/style_transfer.py --size 256 --steps 300 --threads 2
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache
