@@ -44,6 +44,7 @@ bench: install-test
 	$(BIN)/python benchmarks/collab.py
 	$(BIN)/python benchmarks/detection_shapes.py
 	$(BIN)/python benchmarks/segmentation_shapes.py
+	$(BIN)/python benchmarks/style_transfer.py --size 256 --steps 300 --threads 2
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

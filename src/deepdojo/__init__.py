@@ -14,7 +14,7 @@ Example (any data, any task: the neutral door; ``vision.classifier`` is the imag
 
 __version__ = "0.1.0"
 
-__all__ = ["Learner", "Predictor", "Task", "__version__", "finish", "learner", "load_learner"]
+__all__ = ["Learner", "Predictor", "Task", "__version__", "finish", "learner", "load_learner", "stylize"]
 
 
 def __getattr__(name: str):
@@ -34,4 +34,8 @@ def __getattr__(name: str):
         from deepdojo import run
 
         return run.build if name == "learner" else run.finish
+    if name == "stylize":
+        from deepdojo.stylize import stylize
+
+        return stylize
     raise AttributeError(f"module 'deepdojo' has no attribute {name!r}")

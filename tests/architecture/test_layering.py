@@ -25,7 +25,7 @@ LAYERS = {
     "train": 3,
     "evaluate": 4,
     "report": 5,
-    "run": 6, "vision": 6, "predict": 6, "export": 6,
+    "run": 6, "vision": 6, "predict": 6, "export": 6, "stylize": 6,
     "cli": 7, "search": 7, "__main__": 7,
     "lessons": 7,  # the curriculum uses everything, the NumPy-only scratch engine included; the CLI lists it
     # names deepdojo/__init__ resolves lazily: `from deepdojo import Learner` is an import of their module

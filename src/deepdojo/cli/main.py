@@ -18,12 +18,12 @@ import traceback
 
 from deepdojo.cli import (
     data_cmd, diagnose_cmd, evaluate_cmd, export_cmd, generate_cmd, interpret_cmd, lesson_cmd, lr_find_cmd, predict_cmd,
-    quickstart_cmd, report_cmd, search_cmd, summary_cmd, train_cmd,
+    quickstart_cmd, report_cmd, search_cmd, stylize_cmd, summary_cmd, train_cmd,
 )
 from deepdojo.errors import DeepdojoError
 
 COMMANDS = [quickstart_cmd, train_cmd, lr_find_cmd, predict_cmd, generate_cmd, data_cmd, evaluate_cmd, diagnose_cmd,
-            interpret_cmd, report_cmd, export_cmd, search_cmd, summary_cmd, lesson_cmd]
+            interpret_cmd, report_cmd, export_cmd, search_cmd, summary_cmd, lesson_cmd, stylize_cmd]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -131,6 +131,11 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
             out["interpretation"] = interp.summary(12)
             if data.on_device:  # label_suspects.csv: see evaluate/suspects.py
                 write_suspects(rank_all(interps, data.classes), run_dir)
+        elif task.interpretation == "autoencoder":  # reconstructions, latent map, anomaly ranks
+            from deepdojo.evaluate.autoencoder_view import AutoencoderView
+
+            interp = AutoencoderView.from_learner(learn, passes["valid"])
+            out["interpretation"] = interp.summary()
     write_sequence_outputs(learn)  # text samples / attention maps, for the tasks whose report shows them
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)

@@ -1,6 +1,7 @@
 """Model registry and the built-in families (one file per family)."""
 
 from deepdojo.models import alexnet as _alexnet  # noqa: F401  (each import registers its family)
+from deepdojo.models import autoencoder as _autoencoder  # noqa: F401
 from deepdojo.models import cnn as _cnn  # noqa: F401
 from deepdojo.models import cnn1d as _cnn1d  # noqa: F401
 from deepdojo.models import collab as _collab  # noqa: F401

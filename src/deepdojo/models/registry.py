@@ -84,6 +84,7 @@ def create_model_for(name: str, input_shape: tuple[int, ...], num_classes: int, 
     needs = {"image": (3, "images (C, H, W)", "--arch mlp for vector data"),
              "detector": (3, "images (C, H, W)", "an image data set"),
              "segmenter": (3, "images (C, H, W)", "an image data set"),
+             "autoencoder": (3, "images (C, H, W)", "an image data set"),
              "signal": (2, "signals (C, L)", "--arch mlp for vector data")}
     if kind in needs:
         ndim, what, fix = needs[kind]

@@ -26,6 +26,10 @@ from deepdojo.report.plots_eval import confusion_png, gallery_png
 def write_interpretation_figures(interp, summary: dict[str, Any], run_dir: Path) -> None:
     """``confusion_matrix.png`` and, for images, ``top_losses.png`` / ``most_uncertain.png``."""
     run_dir = Path(run_dir)
+    if getattr(interp, "kind", None) == "autoencoder":
+        from deepdojo.report.autoencoder_figures import write_autoencoder_figures
+
+        return write_autoencoder_figures(interp, run_dir)
     atomic_write_bytes(run_dir / "confusion_matrix.png", confusion_png(summary["confusion_matrix"], interp.classes))
     if interp.inputs is not None and interp.inputs.dim() == 4:
         for name, rows in (("top_losses", summary["top_losses"]), ("most_uncertain", summary["most_uncertain"])):

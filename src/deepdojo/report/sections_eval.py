@@ -82,6 +82,8 @@ def interpretation_sections(run: RunFolder) -> list[tuple[str, str]]:
     it = _load(run, "interpretation.json")
     if not it:
         return []
+    if "latent_size" in it:  # an autoencoder's (evaluate/autoencoder_view.py)
+        return autoencoder_sections(run, it)
     out = [("Confusion matrix (validation)", _img(run, "confusion_matrix.png", "confusion matrix"))]
     pairs = _rows(["actual", "predicted", "count"], [list(p) for p in it["most_confused"]])
     acc = _rows(["class", "accuracy"], [[c, a] for c, a in it["per_class_accuracy"].items()])
@@ -95,6 +97,17 @@ def interpretation_sections(run: RunFolder) -> list[tuple[str, str]]:
         from deepdojo.report.sections_text import token_effects_html
 
         out.append(("Top-loss texts: the tokens that moved the prediction (occlusion)", token_effects_html(it["texts"])))
+    return out
+
+
+def autoencoder_sections(run: RunFolder, it: dict[str, Any]) -> list[tuple[str, str]]:
+    """Reconstructions, the latent map, the anomaly threshold and reconstruction error per class."""
+    chosen = (_load(run, "evaluation.json") or {}).get("chosen_on_valid") or {}
+    out = [("Reconstructions (validation)", _img(run, "reconstructions.png", "originals and reconstructions")),
+           ("Latent map (validation, coloured by class)", _img(run, "latent_map.png", "latent map"))]
+    rows = [["threshold (anomaly above)", chosen.get("threshold")], ["chosen as quantile", chosen.get("quantile")]]
+    rows += [[f"mean error, class {c}", v] for c, v in (it.get("recon_mse_by_class") or {}).items()]
+    out.append(("Anomaly scores (reconstruction error per pixel)", _rows(["", "value"], rows)))
     return out
 
 

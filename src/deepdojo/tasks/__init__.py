@@ -7,6 +7,7 @@ MultiLabel(threshold=0.3)
 True
 """
 
+from deepdojo.tasks.autoencoder import Autoencoder
 from deepdojo.tasks.base import Task, get_task, register_task, task_names
 from deepdojo.tasks.classification import Classification
 from deepdojo.tasks.collab import Collab
@@ -17,6 +18,6 @@ from deepdojo.tasks.regression import Regression
 from deepdojo.tasks.segmentation import Segmentation
 from deepdojo.tasks.seq2seq import Seq2SeqTask
 
-__all__ = ["Classification", "Collab", "Detection", "LanguageModel", "MultiLabel", "Regression", "Segmentation",
+__all__ = ["Autoencoder", "Classification", "Collab", "Detection", "LanguageModel", "MultiLabel", "Regression", "Segmentation",
            "Seq2SeqTask", "Task", "get_task", "register_task",
            "task_names"]
