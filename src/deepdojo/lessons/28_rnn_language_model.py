@@ -92,7 +92,7 @@ def sentence():
     return " ".join(s) + "."
 
 
-corpus = "\n".join(sentence() for _ in range(lesson.pick(600, 400))) + "\n"
+corpus = "\n".join(sentence() for _ in range(600)) + "\n"
 lesson.out.mkdir(parents=True, exist_ok=True)
 path = lesson.out / "grammar.txt"
 path.write_text(corpus)
