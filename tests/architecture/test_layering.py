@@ -91,8 +91,10 @@ def test_layers_import_in_order(rank):
     import subprocess
     import sys
 
+    # a lesson script (lessons/NN_topic.py) runs its whole lesson when imported: the lesson smoke tests execute
+    # them, and the static check above covers their imports
     names = [m for m, _ in modules() if part_of(m) in LAYERS and LAYERS[part_of(m)] <= rank
-             and not m.endswith("__main__")]
+             and not m.endswith("__main__") and not (part_of(m) == "lessons" and m.split(".")[-1][:2].isdigit())]
     code = "import importlib\nfor n in %r:\n    importlib.import_module(n)\n" % names
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
