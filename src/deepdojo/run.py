@@ -203,7 +203,8 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = (), auto_
     if auto_epochs:
         from deepdojo.train.auto_defaults import auto_epochs as choose
 
-        epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
+        convolved = learn.data.is_image or (learn.data.info.get("preprocess") or {}).get("kind") == "signal"
+        epochs, why = choose(len(learn.data.train), convolved, bool(cfg.pretrained))  # signals: a CNN, like images
         cfg = cfg.merged(epochs=epochs)
         learn.config["epochs"] = epochs
         if not quiet:

@@ -102,13 +102,20 @@ def test_api_arrays_choose_cnn1d_and_gru_on_request(tmp_path):
     learn.fit(1, 1e-3)
 
 
-def test_cli_trains_on_builtin_eeg_and_predicts_a_raw_npy_signal(tmp_path, capsys):
+def test_cli_trains_on_builtin_eeg_and_predicts_a_raw_npy_signal(tmp_path, capsys, monkeypatch):
     from deepdojo.cli.main import main
     from deepdojo.predict import Predictor
+    from deepdojo.train import auto_defaults
 
-    assert main(["train", "builtin:eeg", "--epochs", "1", "--lr", "0.01", "--out", str(tmp_path), "--name", "eeg"]) == 0
+    monkeypatch.setattr(auto_defaults, "IMAGE_TARGET_STEPS", 30)  # the images-and-signals rule, at a test's scale
+    monkeypatch.setattr(auto_defaults, "IMAGE_EPOCHS", 1)
+    assert main(["train", "builtin:eeg", "--lr", "0.01", "--out", str(tmp_path), "--name", "eeg"]) == 0
+    said = capsys.readouterr().out.splitlines()[1]
+    # 960 training signals, 15 steps an epoch -> 2 epochs for 30 steps: signals follow the CNN (image) rule
+    assert said.startswith("deepdojo: cnn1d on 960 training examples: 2 epochs of 15 steps (about 30 optimizer "
+                           "steps for images and signals"), said
     cfg = json.loads((tmp_path / "eeg" / "config.json").read_text())
-    assert cfg["arch"] == "cnn1d"
+    assert cfg["arch"] == "cnn1d" and cfg["epochs"] == 2
     x, y = eeg_arrays(n=4, seed=9)
     np.save(tmp_path / "one.npy", x[0] * 3.0)  # raw units: predict standardizes like training
     p = Predictor.from_run(tmp_path / "eeg")
