@@ -129,3 +129,16 @@ def test_cli_trains_on_builtin_eeg_and_predicts_a_raw_npy_signal(tmp_path, capsy
     np.save(tmp_path / "short.npy", x[0, :, :100])
     assert main(["predict", str(tmp_path / "eeg"), str(tmp_path / "short.npy")]) == 2
     assert "(2, 128)" in capsys.readouterr().err
+
+
+def test_baked_export_preprocessing_standardizes_signals_like_training():
+    from deepdojo.data.signals import SignalTransform
+    from deepdojo.export import WithPreprocessing
+
+    torch.manual_seed(0)
+    model = create_model("cnn1d", 4, in_channels=2, widths=(4,)).eval()
+    tf = SignalTransform([10.0, -3.0], [2.0, 0.5])
+    raw = torch.randn(3, 2, 32) * 5 + 7  # (B, C, T) raw units
+    baked = WithPreprocessing(model, tf.to_json()).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(baked(raw), model(tf(raw, None, None)[0]))
