@@ -179,7 +179,8 @@ def test_long_format_csv_equals_the_arrays_it_was_written_from(tmp_path):
 
 
 @pytest.mark.parametrize("edit,match", [
-    (lambda t: t.replace("s3,5,", "s3,5,x", 1),  # series 3, step 5: line 2 + 3 * 8 + 5 r"bad.csv:31 \(ch0\): 'x[-\d.]+' is not a number"),
+    (lambda t: t.replace("s3,5,", "s3,5,x", 1),  # series 3, step 5: line 2 + 3 * 8 + 5
+     r"bad.csv:31 \(ch0\): 'x[-\d.]+' is not a number"),
     (lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("s4,7,")) + "\n", "series 's4' has 7 steps"),
 ])
 def test_bad_long_csv_is_a_one_line_error_with_exit_2(tmp_path, capsys, edit, match):
