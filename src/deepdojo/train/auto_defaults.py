@@ -7,7 +7,7 @@ epochs for about :data:`TARGET_STEPS` steps (at least 5, at most
 :data:`MAX_EPOCHS`). Images and signals (``is_image``: the data a CNN trains
 on) get enough for :data:`IMAGE_TARGET_STEPS` (at most :data:`IMAGE_MAX_EPOCHS`):
 builtin:digits (23 steps an epoch) trains 16 epochs, 97.5% where 5 left it at
-96.4% (benchmarks/real_data.py --quick); builtin:eeg's cnn1d trains 24 (1,000
+96.4% (benchmarks/real_data.py --quick); builtin:eeg's cnn1d trains 20 (1,000
 steps, 67 epochs, gained nothing over 5 at 6.5x the time); a folder of 5,000+
 images keeps 5. Fine-tuning pretrained weights keeps 5.
 
