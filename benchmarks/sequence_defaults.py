@@ -16,6 +16,10 @@ Prints validation accuracy and each model's ratio to the CNN. The goal: the GRU'
 the CNN's accuracy.
 
     python benchmarks/sequence_defaults.py [--n 2000] [--length 64] [--epochs 10] [--seed 0]
+
+Measured 2026-11-28 (defaults: n 2000, 10 epochs; 1 thread on the shared 2-core box): cnn1d 0.678,
+gru 0.658 (0.97 of the CNN), gru with the old defaults 0.270 (0.40), lstm 0.586 (0.86). A reduced run
+(n 1200, 8 epochs) gave 0.493 / 0.427 (0.86) / 0.260 / 0.393 (0.80): every model is still undertrained there.
 """
 
 from __future__ import annotations

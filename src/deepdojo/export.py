@@ -65,6 +65,10 @@ class WithPreprocessing(nn.Module):
         elif kind == "features":
             self.register_buffer("mean", torch.tensor(transform["mean"], dtype=torch.float32))
             self.register_buffer("std", torch.tensor(transform["std"], dtype=torch.float32))
+        elif kind == "signal":  # per channel of (B, C, T)
+            c = len(transform["mean"])
+            self.register_buffer("mean", torch.tensor(transform["mean"], dtype=torch.float32).view(1, c, 1))
+            self.register_buffer("std", torch.tensor(transform["std"], dtype=torch.float32).view(1, c, 1))
         elif kind is not None:
             raise ConfigError(f"cannot bake preprocessing of kind {kind!r}", where="transform",
                               fix="export with --preprocessing beside")
@@ -72,8 +76,8 @@ class WithPreprocessing(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "image":
             x = (x / 255.0 - self.mean) / self.std  # (B, C, H, W) raw pixels -> normalized, as ImageBatchTransform
-        elif self.kind == "features":
-            x = (x - self.mean) / self.std  # (B, F) raw features -> standardized, as FeatureTransform
+        elif self.kind in ("features", "signal"):
+            x = (x - self.mean) / self.std  # (B, F) features or (B, C, T) signals -> standardized, as in training
         return self.model(x)
 
 

@@ -223,7 +223,8 @@ def train(cfg: TrainConfig, quiet: bool = False, callbacks: Iterable = (), auto_
 
         recipe = learn.task.auto_recipe(learn.data, learn.model, cfg)  # e.g. a language model's nanoGPT recipe
         if recipe is None:
-            epochs, why = choose(len(learn.data.train), learn.data.is_image, bool(cfg.pretrained))
+            convolved = learn.data.is_image or (learn.data.info.get("preprocess") or {}).get("kind") == "signal"
+            epochs, why = choose(len(learn.data.train), convolved, bool(cfg.pretrained))  # signals: a CNN, like images
             recipe = {"epochs": epochs}, why
         cfg = cfg.merged(**recipe[0])
         learn.config.update(recipe[0])

@@ -12,7 +12,8 @@ import torch
 from deepdojo import Learner
 from deepdojo.errors import ConfigError
 from deepdojo.models import create_model
-from deepdojo.train.auto_defaults import MAX_EPOCHS, TARGET_STEPS, auto_epochs
+from deepdojo.train.auto_defaults import (IMAGE_MAX_EPOCHS, IMAGE_TARGET_STEPS, MAX_EPOCHS, TARGET_STEPS,
+                                          auto_epochs)
 from deepdojo.train.guards import GradientClip
 
 
@@ -52,12 +53,14 @@ def test_recurrent_models_get_gradient_clipping_unless_told():
 
 
 @pytest.mark.parametrize("spe,image,expected", [(13, False, 77), (1, False, MAX_EPOCHS), (400, False, 5),
-                                                (13, True, 5)])
+                                                (23, True, 16), (1, True, IMAGE_MAX_EPOCHS), (79, True, 5)])
 def test_auto_epochs_aim_at_a_step_budget(spe, image, expected):
     epochs, why = auto_epochs(spe, image)
     assert epochs == expected and "--epochs" in why
-    if not image and 5 < expected < MAX_EPOCHS:
-        assert (epochs - 1) * spe < TARGET_STEPS <= epochs * spe
+    target, cap = (IMAGE_TARGET_STEPS, IMAGE_MAX_EPOCHS) if image else (TARGET_STEPS, MAX_EPOCHS)
+    if 5 < expected < cap:
+        assert (epochs - 1) * spe < target <= epochs * spe
+    assert auto_epochs(spe, image, pretrained=True)[0] == 5  # fine-tuning keeps its short recipe
 
 
 def test_cli_table_run_chooses_epochs_and_says_so_first(tmp_path, capsys, monkeypatch):

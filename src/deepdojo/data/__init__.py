@@ -7,11 +7,12 @@ from deepdojo.data.core import Data
 from deepdojo.data.csv_sources import image_csv, load_csv
 from deepdojo.data.leakage import find_leaks
 from deepdojo.data.loaders import TensorLoader
+from deepdojo.data.signals import eeg_arrays, signal_data
 from deepdojo.data.tabular import tabular_csv
 from deepdojo.data.text import text_csv, text_file
 
 __all__ = [
     "CheckReport", "Data", "DataCheckError", "Problem", "TensorLoader", "builtin_names", "check_source",
-    "export_image_folder", "find_leaks", "image_csv", "load_builtin", "load_csv", "tabular_csv", "text_csv",
-    "text_file",
+    "eeg_arrays", "export_image_folder", "find_leaks", "image_csv", "load_builtin", "load_csv", "signal_data",
+    "tabular_csv", "text_csv", "text_file",
 ]

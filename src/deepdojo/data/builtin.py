@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from deepdojo.data.core import Data
+from deepdojo.data.signals import EEG_BANDS, eeg_arrays, signal_data
 from deepdojo.errors import DataError
 
 
@@ -126,6 +127,7 @@ BUILTINS = {
     "blobs": blobs_arrays,
     "diabetes": diabetes_arrays,
     "shapes": shapes_arrays,
+    "eeg": eeg_arrays,  # generated EEG-like signals (N, 2, 128): data/signals.py
 }
 FIXED = ("digits", "diabetes")  # real data sets: no seed to shape them
 
@@ -152,11 +154,15 @@ def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: floa
 
     Images (digits) get the ``light`` augmentation for ``augment="auto"``: no
     mirroring, since a mirrored digit is not the same digit. ``diabetes`` is
-    a regression (float targets); ``shapes`` names its classes.
+    a regression (float targets); ``shapes`` names its classes; ``eeg`` is a set of
+    signals (:func:`~deepdojo.data.signals.eeg_arrays`) whose classes are frequency bands.
     """
     if name == "ratings":  # pairs of ids, not feature rows
         return load_ratings_builtin(seed=seed, batch_size=batch_size, valid_pct=valid_pct)
     x, y = builtin_arrays(name, seed)
+    if x.ndim == 3 and x.dtype == np.float32:  # signals (N, C, T): per-channel standardized, cnn1d by default
+        return signal_data(x, y, valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size,
+                           classes=list(EEG_BANDS), name=f"builtin:{name}")
     is_image = x.ndim == 4
     if augment == "auto":
         augment = "light" if is_image else None

@@ -68,6 +68,11 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.pairs import load_pairs
 
         return load_pairs(text, valid_pct=valid_pct, seed=seed, batch_size=batch_size, test_pct=test_pct)
+    if text.lower().endswith((".csv", ".tsv")) and _is_signal_table(text):  # series id + time columns: signals
+        from deepdojo.data.signal_csv import signal_csv
+
+        return signal_csv(text, valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size,
+                          label_col=table_options.get("label_col"))
     if text.lower().endswith((".csv", ".tsv", ".txt")):
         from deepdojo.data.csv_sources import load_csv, load_text_source
 
@@ -102,6 +107,18 @@ def table_options_of(cfg) -> dict[str, Any]:
 
 
 PAIR_HEADERS = {("source", "target"), ("src", "tgt"), ("input", "output")}
+
+
+def _is_signal_table(path: str) -> bool:
+    """A long-format signals CSV/TSV (data/signal_csv.py): its header names a series id and a time column."""
+    from deepdojo.data.signal_csv import is_signal_table
+
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return False  # the table reader reports it
+    return is_signal_table([c.strip().strip('"') for c in first.replace("\t", ",").split(",")])
 
 
 def _is_pairs_table(path: str) -> bool:

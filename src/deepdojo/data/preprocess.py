@@ -287,6 +287,37 @@ class TensorPreprocessor(Preprocessor):
         return x
 
 
+class SignalPreprocessor(Preprocessor):
+    """A signal (an array ``(T,)`` / ``(C, T)`` or a ``.npy`` file of one) -> ``(B, C, T)``, standardized per channel."""
+
+    kind = "signal"
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        from deepdojo.data.signals import SignalTransform
+
+        self.transform = SignalTransform(spec["mean"], spec["std"])
+
+    def _one(self, item: Any) -> torch.Tensor:
+        where = _name(item)
+        if isinstance(item, (str, Path)):
+            if not (str(item).endswith(".npy") and Path(item).is_file()):
+                raise DataError("a signal input is an array or a .npy file", where=where,
+                                fix="save the signal with numpy.save(path, array) and pass the path")
+            item = np.load(item, allow_pickle=False)
+        a = torch.as_tensor(np.asarray(item, dtype=np.float32))
+        a = a[None] if a.dim() == 1 else a  # (T,) -> (1, T)
+        want = (self.spec["channels"], self.spec["length"])
+        if tuple(a.shape) != want:
+            raise DataError(f"expected a signal of shape (channels, steps) = {want}, got {tuple(a.shape)}", where=where,
+                            fix="pass signals shaped like the training ones (pad or crop to the same length)")
+        return a
+
+    def encode(self, items, strict=False):
+        x = torch.stack([self._one(item) for item in items])  # (B, C, T)
+        return self.transform(x, None, None)[0]
+
+
 # ------------------------------------------------------------------ tables
 
 
@@ -477,7 +508,7 @@ class LanguageModelPreprocessor(TextPreprocessor):
 
 
 KINDS = {cls.kind: cls for cls in (ImagePreprocessor, FeaturePreprocessor, TensorPreprocessor, TabularEncoder,
-                                   TextPreprocessor, LanguageModelPreprocessor)}
+                                   TextPreprocessor, LanguageModelPreprocessor, SignalPreprocessor)}
 
 
 def preprocessor_from_json(spec: dict[str, Any] | None) -> Preprocessor | None:

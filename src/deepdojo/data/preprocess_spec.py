@@ -11,6 +11,7 @@ Kinds and their keys (every record has ``"kind"``):
                    ``max_pixels``, ``decode`` (what the decode does, in words)
 ``features``       ``n_features``, ``mean``/``std`` (None: not standardized)
 ``tensor``         ``shape``, ``dtype``: inputs used as given
+``signal``         ``channels``, ``length``, ``mean``/``std`` (per channel; see :mod:`deepdojo.data.signals`)
 ``tabular``        see :class:`deepdojo.data.preprocess.TabularEncoder`
 ``text``           ``level``, ``vocab``, ``max_len``, ``pad_index``, ``unk_index``, ``text_col``
 ``language_model`` ``level``, ``vocab``, ``block_size``

@@ -99,4 +99,8 @@ def transform_from_json(record: dict | None):
         return ImageBatchTransform(record["mean"], record["std"])
     if record["kind"] == "features":
         return FeatureTransform(record["mean"], record["std"])
+    if record["kind"] == "signal":  # per channel of (B, C, T)
+        from deepdojo.data.signals import SignalTransform
+
+        return SignalTransform(record["mean"], record["std"])
     raise ValueError(f"unknown transform kind {record['kind']!r}")

@@ -95,8 +95,9 @@ def create_model_for(name: str, input_shape: tuple[int, ...], num_classes: int, 
     if kind in ("language_model", "seq2seq"):  # token ids in, token logits out: sizes come from the task's kwargs
         return create_model(name, num_classes, **kwargs)
     if kind == "sequence":
-        if len(input_shape) == 2:  # (T, F) feature sequences
-            return create_model(name, num_classes, in_features=input_shape[1], **kwargs)
+        if len(input_shape) == 2:  # (T, F) feature sequences, or (C, T) signals read channels_first
+            return create_model(name, num_classes, in_features=input_shape[0 if kwargs.get("channels_first") else 1],
+                                **kwargs)
         if "vocab_size" not in kwargs:
             raise ConfigError(f"model {name!r} over token ids needs vocab_size", where="model_kwargs",
                               fix="pass vocab_size=<number of tokens>")

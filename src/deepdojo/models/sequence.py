@@ -68,6 +68,8 @@ class RNNClassifier(nn.Module):
     normalization, one direction and the last state (``pool="last"``); for
     feature sequences ``input_norm``, a projection to ``hidden_size``
     (``proj=0`` for none), ``bidirectional`` and ``pool="concat"``.
+    ``channels_first``: feature sequences come as ``(B, F, T)`` (signals, the
+    ``nn.Conv1d`` layout) rather than ``(B, T, F)``.
     """
 
     default_grad_clip = 1.0  # exploding gradients are the recurrent failure mode: the Learner clips unless told
@@ -75,12 +77,13 @@ class RNNClassifier(nn.Module):
     def __init__(self, num_classes: int, vocab_size: int | None = None, in_features: int | None = None,
                  cell: str = "lstm", hidden_size: int = 64, num_layers: int = 1, bidirectional: bool | None = None,
                  embed_dim: int = 32, dropout: float = 0.0, pad_idx: int = 0, input_norm: bool | None = None,
-                 proj: int | None = None, pool: str | None = None):
+                 proj: int | None = None, pool: str | None = None, channels_first: bool = False):
         super().__init__()
         if cell not in CELLS:
             raise ConfigError(f"unknown cell {cell!r}", where="cell", fix=f"use one of {', '.join(CELLS)}")
         self.embedding, width = _input_layer(vocab_size, in_features, embed_dim, pad_idx)
         numeric = self.embedding is None
+        self.channels_first = channels_first and numeric  # (B, C, T) signals: C features per step
         bidirectional = numeric if bidirectional is None else bidirectional
         self.pool = pool or ("concat" if numeric else "last")
         if self.pool not in ("last", "concat"):
@@ -108,12 +111,14 @@ class RNNClassifier(nn.Module):
         body = [m for m in (self.embedding, self.input_norm, self.proj, self.rnn) if m is not None]
         return [nn.ModuleList(body), self.head]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T) ids or (B, T, F) -> (B, num_classes)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T) ids, (B, T, F) or (B, F, T) -> (B, num_classes)
         h = x
         if self.embedding is not None:
             lengths = (x != self.pad_idx).sum(1).clamp(min=1)  # (B,)
             h = pack_padded_sequence(self.embedding(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
         else:
+            if self.channels_first:
+                h = h.transpose(1, 2)  # (B, C, T) -> (B, T, C)
             if self.input_norm is not None:
                 h = self.input_norm(h.reshape(-1, h.shape[-1])).view(h.shape)  # statistics over batch and time
             if self.proj is not None:
@@ -132,12 +137,14 @@ class TextCNN(nn.Module):
 
     def __init__(self, num_classes: int, vocab_size: int | None = None, in_features: int | None = None,
                  embed_dim: int = 64, kernel_sizes: tuple[int, ...] = (3, 5, 7), channels: int = 64,
-                 dropout: float = 0.1, pad_idx: int = 0, act_layer: type[nn.Module] = nn.ReLU, init: str = "kaiming"):
+                 dropout: float = 0.1, pad_idx: int = 0, act_layer: type[nn.Module] = nn.ReLU, init: str = "kaiming",
+                 channels_first: bool = False):
         super().__init__()
         if any(k % 2 == 0 for k in kernel_sizes):
             raise ConfigError(f"kernel sizes must be odd, got {tuple(kernel_sizes)}", where="kernel_sizes")
         self.embedding, width = _input_layer(vocab_size, in_features, embed_dim, pad_idx)
         self.pad_idx = pad_idx
+        self.channels_first = channels_first and self.embedding is None  # (B, F, T) signals
         self.convs = nn.ModuleList(nn.Conv1d(width, channels, k, padding=k // 2) for k in kernel_sizes)
         self.act = act_layer()
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels * len(kernel_sizes), num_classes))
@@ -155,7 +162,7 @@ class TextCNN(nn.Module):
         if self.embedding is not None:
             mask = (x != self.pad_idx)[:, None, :]  # (B, 1, T)
             x = self.embedding(x)
-        h = x.transpose(1, 2)  # (B, E, T)
+        h = x if self.channels_first else x.transpose(1, 2)  # (B, E, T)
         pooled = []
         for conv in self.convs:
             c = self.act(conv(h))  # (B, channels, T)

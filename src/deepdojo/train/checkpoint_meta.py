@@ -119,6 +119,7 @@ def _mean_std(record: dict, meta: dict, channels_from: Callable[[list[int]], int
 TRANSFORM_KINDS: dict[str, Callable[[dict, dict], None]] = {
     "image": lambda r, meta: _mean_std(r, meta, lambda s: s[0]),  # per channel of (C, H, W)
     "features": lambda r, meta: _mean_std(r, meta, lambda s: s[-1]),  # per column of (F,)
+    "signal": lambda r, meta: _mean_std(r, meta, lambda s: s[0]),  # per channel of (C, T) (data/signals.py)
 }
 
 
