@@ -156,6 +156,11 @@ def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: floa
     """
     if name == "ratings":  # pairs of ids, not feature rows
         return load_ratings_builtin(seed=seed, batch_size=batch_size, valid_pct=valid_pct)
+    from deepdojo.data.scenes import SCENES, load_scenes
+
+    if name in SCENES:  # boxes or masks as targets, not class labels
+        return load_scenes(name, seed=seed, batch_size=batch_size, valid_pct=valid_pct, test_pct=test_pct,
+                           augment=None if augment in (None, "none") else "auto")
     x, y = builtin_arrays(name, seed)
     is_image = x.ndim == 4
     if augment == "auto":
