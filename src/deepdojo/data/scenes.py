@@ -12,8 +12,8 @@ not kept (no box, and its pixels show the shape on top). Targets:
 - segmentation: ``(N, H, W)`` int64 class ids, ``0`` = background, ``k + 1``
   = :data:`~deepdojo.data.builtin.SHAPES` ``[k]``;
 - localization: ``(N, 1, 5)`` rows as for detection, with zero or one shape
-  per image (half the images hold none: only clutter), the same clutter
-  and scale range.
+  per image (half the images hold none: only clutter), the same clutter,
+  radius 8 to 20 pixels (a 2.5x scale range).
 
 A linear model cannot solve either: the class of a pixel depends on the
 outline around it, not on its colour (colours are random per object).
@@ -145,7 +145,8 @@ def load_scenes(name: str, n: int = 2000, seed: int = 0, batch_size: int = 32, v
                 test_pct: float = 0.0, augment: str | None = "auto") -> Data:
     """``builtin:shapes_detection``, ``_segmentation`` or ``_localization`` as :class:`Data` (flip augmentation by default)."""
     one = name == "shapes_localization"  # zero or one shape per image
-    d = shapes_scenes(n=n, seed=seed, min_objects=0 if one else 1, max_objects=1 if one else 5)
+    d = shapes_scenes(n=n, seed=seed, min_objects=0 if one else 1, max_objects=1 if one else 5,
+                      radius=(8.0, 20.0) if one else (4.0, 14.0))  # one object: larger, as a photo's subject is
     task = SCENES[name]
     boxes = name != "shapes_segmentation"  # which targets this scene set carries: boxes, or one mask per image
     y = torch.from_numpy(d["boxes"] if boxes else d["masks"])

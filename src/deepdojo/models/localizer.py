@@ -40,7 +40,7 @@ class Localizer(nn.Module):
         layers, c = [], in_channels
         for i in range(downsamples):
             out = width * 2 ** i
-            layers += [conv_bn(c, out, stride=2), conv_bn(out, out)]
+            layers += [conv_bn(c, out), conv_bn(out, out, stride=2)]  # look at full resolution, then halve
             c = out
         self.features = nn.Sequential(*layers)
         self.where = nn.AdaptiveAvgPool2d(pool)  # (B, c, P, P): a coarse map of where things are
