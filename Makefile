@@ -41,6 +41,7 @@ bench: install-test
 	$(BIN)/python benchmarks/nms.py
 	$(BIN)/python benchmarks/detection_shapes.py
 	$(BIN)/python benchmarks/segmentation_shapes.py
+	$(BIN)/python benchmarks/sliding_window.py
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache
