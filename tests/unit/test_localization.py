@@ -222,3 +222,12 @@ def test_training_beats_the_mean_box_baseline_by_a_wide_margin():
     assert final["presence_accuracy"] >= base["presence_accuracy"] + 0.3, (final, base)
     assert final["mean_iou"] >= base["mean_iou"] + 0.2, (final, base)
     assert final["loc_accuracy"] >= base["loc_accuracy"] + 0.2, (final, base)
+
+
+def test_scene_builtins_load_through_the_one_door():
+    """builtin:shapes_detection / _segmentation / _localization were listed as valid but refused by load_builtin."""
+    from deepdojo.data.load import load_data
+
+    data = load_data("builtin:shapes_localization", test_pct=0.1, augment="none")
+    assert data.task == "localization" and data.info.sizes == {"train": 1440, "valid": 360, "test": 200}
+    assert data.classes == ["circle", "square", "triangle"] and not data.train.augment
