@@ -29,9 +29,8 @@ from deepdojo.models.registry import create_model, register_model
 class Localizer(nn.Module):
     """``downsamples`` stride-2 stages (``width * 2^i`` channels) -> [``P x P`` average pool, global max pool] -> FC -> FC.
 
-    The global max pool carries *what* (a shape's outline, wherever it is),
-    the coarse average map *where*: with the average map alone the class is
-    learnt no better than chance on the built-in scenes.
+    The global max pool carries *what* (the strongest response of each
+    feature, wherever it is), the coarse average map *where*.
     """
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16, downsamples: int = 3,
