@@ -34,11 +34,13 @@ bench: install-test
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/cli_phases.py
 	$(BIN)/python benchmarks/sequence_defaults.py
 	$(BIN)/python benchmarks/real_data.py
 	$(BIN)/python benchmarks/shakespeare_char.py --data ../shared/data/tinyshakespeare.txt --out benchmarks/results
 	$(BIN)/python benchmarks/dates_seq2seq.py --out benchmarks/results
 	$(BIN)/python benchmarks/nms.py
+	$(BIN)/python benchmarks/collab.py
 	$(BIN)/python benchmarks/detection_shapes.py
 	$(BIN)/python benchmarks/segmentation_shapes.py
 	$(BIN)/python benchmarks/sliding_window.py

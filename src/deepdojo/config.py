@@ -74,6 +74,7 @@ class TrainConfig:
     label_col: str | None = None  # the label / target column
     delimiter: str | None = None  # field separator (default: tab for .tsv, comma for .csv, detected for .txt)
     header: bool | None = None  # False: the first line is data (columns are then "1", "2", ...); None: detected
+    split: Literal["random", "user", "time"] | None = None  # ratings hold-out: rows / a share of each user's / the latest (None: random)
     # training
     metrics: list[str] | None = None  # e.g. ["f1_macro", "auc"]; None: the task's defaults
     early_stop: int | None = None  # stop after this many epochs without improvement of `monitor`

@@ -79,7 +79,8 @@ class Predictor:
             raise DataError("no inputs found", where=", ".join(map(str, inputs)), fix="pass files, rows or texts")
         x = self.preprocessor.encode([item for _, item in items], strict=strict)
         outs = decoded_outputs(self.model, x, self.task)
-        return [{"input": name, **self.task.format_prediction(out, self.classes, top)} for (name, _), out in zip(items, outs)]
+        return [{"input": name, **self.task.format_prediction(out, self.classes, top), **self.preprocessor.flags(item)}
+                for (name, item), out in zip(items, outs)]
 
     @property
     def notes(self) -> list[str]:
@@ -125,7 +126,8 @@ class Predictor:
         else:
             out = decoded_outputs(self.model, self.preprocessor.encode([item], strict=strict), self.task)[0]
         name = item if isinstance(item, str) else type(item).__name__
-        return {"input": name, **self.task.format_prediction(out, self.classes, top)}
+        flags = self.preprocessor.flags(item) if self.preprocessor is not None else {}
+        return {"input": name, **self.task.format_prediction(out, self.classes, top), **flags}
 
 
 def load_learner(path: str | Path) -> Predictor:

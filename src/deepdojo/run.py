@@ -41,6 +41,7 @@ from deepdojo.io import write_json
 from deepdojo.models import default_arch
 from deepdojo.models.fit_check import build_checked
 from deepdojo.tasks import Task, get_task
+from deepdojo.tasks.base import source_format
 from deepdojo.train.distributed import leave_for_evaluation, main_decides
 from deepdojo.train.learner import Learner
 from deepdojo.train.reproducibility import seed_everything
@@ -58,7 +59,7 @@ def load(source: str | Path | Data | ImageFolder, cfg: TrainConfig) -> Data:
     data = load_data(source, size=cfg.size, valid_pct=cfg.valid_pct, test_pct=cfg.test_pct, seed=cfg.seed,
                      batch_size=cfg.batch_size, augment=cfg.augment, skip_bad=cfg.skip_bad, dedupe=cfg.dedupe,
                      leak_check=cfg.leak_check, rehash=cfg.rehash, task=cfg.task if isinstance(cfg.task, str) else None,
-                     **table_options_of(cfg))
+                     reads=source_format(cfg.task), **table_options_of(cfg))
     if cfg.train_dev_pct:
         data.carve_train_dev(cfg.train_dev_pct, cfg.seed)
     return data
@@ -97,6 +98,8 @@ def build(source: str | Path | Data | ImageFolder | None = None, cfg: TrainConfi
     task, said = choose_task(task if task is not None else cfg.task, data)
     if not quiet:
         print(said)
+        for line in task.describe_data(data):  # e.g. a recommender's split and its cold-start rows
+            print(line)
     arch = cfg.arch if cfg.arch != "auto" else (task.default_arch(data) or default_arch_for(data)
                                                 or default_arch(data.input_shape))
     n_out = task.output_size(data)

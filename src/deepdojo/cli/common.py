@@ -53,6 +53,8 @@ def add_data_model_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--text-col", dest="text_col", metavar="COL", help="the column of free text (a text model)")
     t.add_argument("--label-col", dest="label_col", metavar="COL", help="the label / target column")
     t.add_argument("--delimiter", help=r"field separator, e.g. ';' or '\t' (default: by extension, detected for .txt)")
+    t.add_argument("--split", choices=["random", "user", "time"],
+                   help="ratings (collab): hold out random rows (default), a share of each user's, or the latest by timestamp")
     t.add_argument("--no-header", dest="header", action="store_const", const=False,
                    help="the first line is data; columns are then named 1, 2, ... (default: detected)")
     p.add_argument("--model-arg", dest="model_arg", action="append", metavar="K=V", type=_model_arg,
@@ -116,7 +118,7 @@ FLAG_FIELDS = ("data", "arch", "task", "lr", "batch_size", "size", "seed", "out"
                "weight_decay", "valid_pct", "test_pct", "train_dev_pct", "augment", "epochs", "schedule", "resume", "overwrite", "bf16",
                "deterministic", "skip_bad", "dedupe", "checkpoint_every", "checkpoint_seconds", "nproc", "strategy",
                "channels_last", "compile", "text_col", "label_col", "delimiter", "metrics", "early_stop", "monitor",
-               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error", "leak_check", "rehash")
+               "grad_clip", "warmup_pct", "pct_start", "div", "final_div", "moms", "human_error", "leak_check", "rehash", "split")
 NEGATIVE_FLAGS = ("leak_check",)  # --no-X flags: False is the value given
 
 

@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
             for row in table["table"]:
                 print(f"  {row['category']:<16} {row['count']:>5}  {row['percent']:5.1f}%")
         return 0
+    from deepdojo.cli.collab_interpret import interpret_factors, is_factors_run
+
+    if is_factors_run(args.run_dir):  # a recommender: item biases, factor map, nearest items
+        return interpret_factors(args)
     result = interpret_run(args)
     if args.json:
         emit_json(result)

@@ -51,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         for r in results:
             top = ", ".join(f"{t.get('class', t.get('token'))} {t['probability']:.3f}" for t in r.get("top", []))
-            print(f"{r['input']}: {r['prediction']}" + (f"  ({top})" if top else ""))
+            cold = f"  [cold start: {r['cold_start']}]" if r.get("cold_start") else ""  # ratings: an unseen id
+            print(f"{r['input']}: {r['prediction']}" + (f"  ({top})" if top else "") + cold)
     return 0

@@ -221,8 +221,8 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
              cache_dir: str | Path | None = None, text_col: str | None = None, label_col: str | None = None,
              delimiter: str | None = None, header: bool | None = None, arch: str = "auto",
              test_pct: float = 0.0, dedupe: bool = False, leak_check: bool = True, rehash: bool = False,
-             task: str | None = None) -> Data:
-    """A CSV/TSV as :class:`Data`, routed by what its columns hold.
+             task: str | None = None, split: str | None = None, reads: str | None = None) -> Data:
+    """A CSV/TSV as :class:`Data`, routed by what its columns hold (``split``: a ratings file's hold-out).
 
     - a path column (path/image/file...): an image list (:func:`image_csv`);
     - a column of free text (or ``text_col``): a text classifier's data
@@ -253,8 +253,13 @@ def load_csv(path: str | Path, *, target: str | None = None, size: int | None = 
     table = read_table(path, delimiter=delimiter, header=header, duplicates="warning")
     delimiter = table.delimiter
     header = table.header
-    if wants_ratings(task, table.columns):  # user, item, rating: a recommender's data
-        return ratings_csv(path, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+    if wants_ratings(reads, table.columns):  # user, item, rating: a recommender's data
+        return ratings_csv(path, split=split or "random", valid_pct=valid_pct, test_pct=test_pct, seed=seed,
+                           batch_size=batch_size,
+                           delimiter=delimiter)
+    if split is not None:
+        raise DataError(f"split={split!r} chooses how ratings are held out, but {Path(path).name} is not ratings",
+                        where="split", fix="drop --split, or name the columns user,item,rating[,timestamp]")
     label_col = label_col or target
     if text_col is None and any(c.lower() in PATH_COLUMNS for c in table.columns):
         lcol = label_col or next((c for c in table.columns if c.lower() in LABEL_COLUMNS), None)

@@ -1,4 +1,5 @@
-"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160).
+"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160,
+movielens100k).
 
 Each entry of :data:`CATALOGUE` names its files with URL, published digest
 and size. Files land in ``$DEEPDOJO_CACHE/downloads/<name>/`` (see
@@ -61,7 +62,7 @@ class RemoteDataset:
     """A downloadable dataset: its files, the reader that turns them into :class:`Data`, class names."""
 
     files: tuple[RemoteFile, ...]
-    reader: str  # "idx", "cifar_binary" or "image_tgz"
+    reader: str  # "idx", "cifar_binary", "image_tgz" or "ratings_zip"
     classes: tuple[str, ...] = ()
     about: str = ""
     class_names: dict[str, str] = field(default_factory=dict)  # folder name -> readable name
@@ -118,8 +119,14 @@ CATALOGUE: dict[str, RemoteDataset] = {
         reader="image_tgz", class_names=IMAGENETTE_CLASSES,
         about="10 easy ImageNet classes, JPEGs with shorter side 160, 9,469 train / 3,925 val (used as test)",
     ),
+    "movielens100k": RemoteDataset(
+        # GroupLens publishes the MD5 (ml-100k.zip.md5) and no SHA-256
+        files=(RemoteFile("https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+                          md5="0e33842e24a9c977be4e0107933c0723", size=4924029),),
+        reader="ratings_zip", about="100,000 movie ratings 1-5 by 943 users of 1,682 movies (1997-98), with titles",
+    ),
 }
-ALIASES = {"fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "imagenette": "imagenette160",
+ALIASES = {"fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "ml-100k": "movielens100k", "movielens": "movielens100k", "imagenette": "imagenette160",
            "imagenette-160": "imagenette160"}
 
 
@@ -233,6 +240,10 @@ def load_download(name: str, *, size: int | None = None, valid_pct: float = 0.2,
     ``size`` matters only for image-folder archives (Imagenette; default 160).
     """
     key, entry = lookup(name)
+    if entry.reader == "ratings_zip":  # (user, item) pairs, not images
+        from deepdojo.data.ratings_sources import load_movielens100k
+
+        return load_movielens100k(valid_pct=valid_pct, seed=seed, batch_size=batch_size, cache_dir=cache_dir)
     paths = download_files(key, cache_dir)
     if entry.reader == "image_tgz":
         return _load_image_tgz(key, entry, paths[0], size=size or 160, valid_pct=valid_pct, seed=seed,

@@ -65,7 +65,11 @@ MAX_DISTANCE = 8  # hash bits: stage 1 candidates
 MAX_PIXEL_DIFF = 6.0  # mean |difference| of mean-centred 16x16 gray thumbnails, 0..255: stage 2
 CHECK_SIDE = 16  # the pixel check's thumbnail side: coarse enough that resampling blur is not a difference
 FLAT_STD = 4.0  # thumbnails with less contrast (0..255) are compared without removing their brightness
-_CHUNK_BITS = 16  # multi-index hashing: four 16-bit chunks, each a direct-addressed table of 65536 buckets
+# multi-index hashing: five chunks of 13/13/13/13/12 bits, each a direct-addressed table (8192 buckets);
+# at distance 8 a match is within 1 bit in some chunk: 14 probes a chunk. Measured on 64k/16k hashes
+# against four 16-bit chunks (radius 2, 137 probes a chunk): 0.89x on clustered photo-like hashes,
+# 0.55x on uniform ones, the same pairs.
+_CHUNK_BOUNDS = (0, 13, 26, 39, 52, 64)
 _MAX_CHECKED = 32  # pixel-checked candidates per query (closest hashes first)
 
 
@@ -206,9 +210,10 @@ def hamming_pairs(query: np.ndarray, base: np.ndarray, max_distance: int,
                   block: int = 1 << 22) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair ``(i, j)`` with ``popcount(query[i] ^ base[j]) <= max_distance``: ``(i, j, distance)``.
 
-    Exact (the same pairs as comparing all of them) by multi-index hashing: four
-    16-bit chunk tables; a query probes, per chunk, the buckets within
-    ``max_distance // 4`` bits of its own chunk value. A pair can be found by
+    Exact (the same pairs as comparing all of them) by multi-index hashing: five
+    chunk tables (pigeonhole: two hashes within ``max_distance`` bits are within
+    ``max_distance // 5`` bits in at least one chunk); a query probes, per chunk,
+    the buckets within that many bits of its own chunk value. A pair can be found by
     several chunks; it is returned once. Memory stays linear: candidates are
     expanded ``block`` at a time.
 
@@ -222,16 +227,17 @@ def hamming_pairs(query: np.ndarray, base: np.ndarray, max_distance: int,
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     if not len(query) or not len(base) or max_distance < 0:
         return empty
-    n_chunks = 64 // _CHUNK_BITS
-    masks = _masks(_CHUNK_BITS, max_distance // n_chunks)  # (M,) pigeonhole radius per chunk
+    n_chunks = len(_CHUNK_BOUNDS) - 1
     found_q, found_b, found_d = [], [], []
     for k in range(n_chunks):
-        shift = np.uint64(k * _CHUNK_BITS)
-        bkey = ((base >> shift) & np.uint64(0xFFFF)).astype(np.int64)  # (Nb,) chunk values
+        bits = _CHUNK_BOUNDS[k + 1] - _CHUNK_BOUNDS[k]
+        masks = _masks(bits, max_distance // n_chunks)  # (M,) pigeonhole radius per chunk
+        shift, low = np.uint64(_CHUNK_BOUNDS[k]), np.uint64((1 << bits) - 1)
+        bkey = ((base >> shift) & low).astype(np.int64)  # (Nb,) chunk values
         order = np.argsort(bkey, kind="stable")
-        counts = np.bincount(bkey, minlength=1 << _CHUNK_BITS)  # bucket sizes (65536,)
+        counts = np.bincount(bkey, minlength=1 << bits)  # bucket sizes (2**bits,)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        qkey = ((query >> shift) & np.uint64(0xFFFF)).astype(np.int64)
+        qkey = ((query >> shift) & low).astype(np.int64)
         probes = qkey[:, None] ^ masks[None, :]  # (Nq, M) buckets each query looks in
         cum = np.cumsum(counts[probes].sum(1))  # candidates up to and including each query
         lo = 0

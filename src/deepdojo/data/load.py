@@ -19,7 +19,7 @@ from deepdojo.errors import DataError
 def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = None, valid_pct: float = 0.2,
               seed: int = 0, batch_size: int = 64, augment: str | None = "auto", skip_bad: bool = False,
               dedupe: bool = False, test_pct: float = 0.0, leak_check: bool = True, rehash: bool = False, task: str | None = None,
-              **table_options: Any) -> Data:
+              reads: str | None = None, **table_options: Any) -> Data:
     """``builtin:NAME``, ``download:NAME``, an image folder path, an :class:`ImageFolder` or a :class:`Data` -> :class:`Data`.
 
     A folder is checked first: every bad file stops here with one
@@ -31,13 +31,23 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
     ``text_col``, ``label_col``, ``delimiter``, ``header``, ``arch``); a ``.txt`` that is no
     table is a language-model corpus. ``leak_check=False`` skips the duplicate search of image
     folders and image CSVs (``info["leaks"]`` then says it was off); ``rehash`` re-hashes every image file.
-    ``task`` (a name) steers ambiguous sources: ``"collab"`` reads a CSV as ratings.
+    ``reads`` steers ambiguous sources: ``"ratings"`` reads a CSV as user,item,rating; ``""`` never does;
+    None lets the columns decide (the run passes its task's format: :func:`deepdojo.tasks.base.source_format`).
     """
     if isinstance(source, Data):
         return source
     if isinstance(source, ImageFolder):
         return source.to_data(batch_size=batch_size, augment=augment, seed=seed)
     text = str(source)
+    split = table_options.pop("split", None)  # ratings only: random / user / time
+    if text in ("builtin:ratings", "download:movielens100k"):  # ratings sources take a recommender's split
+        from deepdojo.data.ratings_sources import load_ratings_source
+
+        return load_ratings_source(text, split=split, valid_pct=valid_pct, test_pct=test_pct, seed=seed,
+                                   batch_size=batch_size)
+    if split is not None and not text.lower().endswith((".csv", ".tsv")):
+        raise DataError(f"split={split!r} chooses how ratings are held out, but {text} is not a ratings source",
+                        where="split", fix="drop --split, or pass a ratings CSV (user,item,rating[,timestamp])")
     if text == "builtin:dates":  # generated (human-readable date, ISO date) pairs for seq2seq
         from deepdojo.data.pairs import load_dates
 
@@ -62,9 +72,11 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.csv_sources import load_csv, load_text_source
 
         load = load_text_source if text.lower().endswith(".txt") else load_csv
+        if split is not None and load is load_csv:
+            table_options["split"] = split
         return load(text, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size, augment=augment,
                     skip_bad=skip_bad, test_pct=test_pct, dedupe=dedupe, leak_check=leak_check, rehash=rehash,
-                    task=task, **table_options)
+                    task=task, reads=reads, **table_options)
     root = Path(text)
     if (root / "Annotations").is_dir() or ((root / "images").is_dir() and ((root / "labels").is_dir()
                                                                             or any(root.glob("*.json")))):
@@ -85,7 +97,7 @@ def table_options_of(cfg) -> dict[str, Any]:
     read and encoded: training and every later rebuild of the run's data must pass the same ones."""
     get = cfg.get if isinstance(cfg, dict) else (lambda k, d=None: getattr(cfg, k, d))
     return {"text_col": get("text_col"), "label_col": get("label_col"), "delimiter": get("delimiter"),
-            "header": get("header"), "arch": get("arch", "auto") or "auto"}
+            "header": get("header"), "arch": get("arch", "auto") or "auto", "split": get("split")}
 
 
 PAIR_HEADERS = {("source", "target"), ("src", "tgt"), ("input", "output")}

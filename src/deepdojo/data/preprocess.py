@@ -60,6 +60,10 @@ class Preprocessor:
                 out.append((_name(item), item))
         return out
 
+    def flags(self, item: Any) -> dict[str, Any]:
+        """What predict should say about one raw input besides the prediction (e.g. ratings' cold start)."""
+        return {}
+
     def rows_of(self, path: Path) -> list[tuple[str, Any]]:
         raise DataError(f"a table of inputs is not understood by a {self.kind} model", where=str(path),
                         fix="pass the inputs themselves")
@@ -480,6 +484,10 @@ def preprocessor_from_json(spec: dict[str, Any] | None) -> Preprocessor | None:
     """Rebuild the preprocessing a source recorded in ``data.info["preprocess"]`` (None -> None)."""
     if not spec:
         return None
+    if spec.get("kind") == "ratings":  # defined beside the ratings source (it imports this module)
+        from deepdojo.data.ratings_codes import RatingsPreprocessor
+
+        return RatingsPreprocessor(spec)
     if spec.get("kind") not in KINDS:
         raise DataError(f"unknown preprocessing kind {spec.get('kind')!r}", where="preprocess",
                         fix=f"use one of {', '.join(sorted(KINDS))}")

@@ -5,8 +5,9 @@ rating. Codes come from the TRAINING rows only; code 0 means "not seen in
 training" (cold start): the collaborative models keep row 0 of their
 embeddings at zero, so such a row is predicted from the global bias plus
 whatever bias is known (the item's for a new user, the user's for a new item).
-The code maps (raw id -> code) are saved in ``info.preprocess["ratings"]``
-so ``predict`` maps raw ids the same way (:func:`encode_ids`).
+The code maps (raw id -> code) are saved in ``info.preprocess`` (kind
+``"ratings"``, :mod:`deepdojo.data.ratings_codes`) so ``predict`` maps raw ids
+the same way and flags the unseen ones.
 
 Splits (``split=``): ``"random"`` rows; ``"user"`` holds out ``valid_pct`` of
 each user's ratings (every user with 2+ ratings is seen in training);
@@ -18,7 +19,7 @@ Example:
     >>> p = Path(tempfile.mkdtemp()) / "r.csv"
     >>> _ = p.write_text("user,item,rating\\n" + "".join(f"u{i % 7},m{i % 5},{1 + i % 5}\\n" for i in range(60)))
     >>> data = ratings_csv(p, split="user", seed=0)
-    >>> data.task, data.input_shape, data.train.x.dtype, data.info.preprocess["ratings"]["n_users"]
+    >>> data.task, data.input_shape, data.train.x.dtype, data.info.preprocess["n_users"]
     ('collab', (2,), torch.int64, 8)
 """
 
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 
 from deepdojo.data.core import Data
+from deepdojo.data.ratings_codes import code_maps, encode_ids
 from deepdojo.errors import DataError
 
 USER_COLUMNS = ("user", "user_id", "userid", "users")
@@ -40,16 +42,20 @@ RATING_COLUMNS = ("rating", "ratings", "score", "stars")
 TIME_COLUMNS = ("timestamp", "time", "date", "ts")
 SPLITS = ("random", "user", "time")
 TASK = "collab"  # the task name ratings data suggests (deepdojo.tasks.collab)
+FORMAT = "ratings"  # what a task that wants ratings asks a source to be read as (Task.reads)
 
 
-def wants_ratings(requested: str | None, columns: list[str]) -> bool:
-    """Read a CSV as ratings: the requested task is collab, or none is requested and the columns say so.
+def wants_ratings(reads: str | None, columns: list[str]) -> bool:
+    """Read a CSV as ratings: the task asks for the ratings format, or no task is asked and the columns say so.
 
-    (A source-format decision: which reader parses the file. The task itself stays in deepdojo.tasks.)
+    (``reads`` is the task's :attr:`~deepdojo.tasks.base.Task.reads`: the data layer never names a task.)
+
+    >>> wants_ratings(None, ["user", "item", "rating"]), wants_ratings("", ["user", "item", "rating"])
+    (True, False)
     """
-    if requested is None:
+    if reads is None:
         return looks_like_ratings(columns)
-    return requested == TASK
+    return reads == FORMAT
 
 
 def find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
@@ -67,38 +73,50 @@ def looks_like_ratings(columns: list[str]) -> bool:
 
 
 def ratings_split(users: np.ndarray, times: np.ndarray | None, split: str, valid_pct: float,
-                  seed: int) -> dict[str, np.ndarray]:
-    """Row indices ``{"train", "valid"}`` for a ``random`` / per-``user`` / by-``time`` hold-out.
+                  seed: int, test_pct: float = 0.0) -> dict[str, np.ndarray]:
+    """Row indices ``{"train", "valid"[, "test"]}`` for a ``random`` / per-``user`` / by-``time`` hold-out.
+
+    ``test_pct`` holds out a sealed test share the same way, before validation: by time the test
+    rows are the very latest and validation the ones just before them; per user each user keeps
+    at least one training rating (small users give validation a rating before test gets one).
 
     >>> s = ratings_split(np.array([0, 0, 0, 0, 1, 1]), None, "user", 0.5, seed=0)
     >>> sorted(np.bincount(np.array([0, 0, 0, 0, 1, 1])[s["valid"]]).tolist())
     [1, 2]
+    >>> s = ratings_split(np.zeros(10, int), np.arange(10.0), "time", 0.2, seed=0, test_pct=0.1)
+    >>> s["valid"].tolist(), s["test"].tolist()
+    ([7, 8], [9])
     """
     n = len(users)
     rng = np.random.default_rng(seed)
-    if split == "random":
-        order = rng.permutation(n)
-        k = max(1, int(round(n * valid_pct)))
-        valid = order[:k]
+    held: dict[str, list] = {"valid": [], "test": []}
+    if split in ("random", "time"):
+        if split == "time" and times is None:
+            raise DataError("split 'time' needs a timestamp column", where="split",
+                            fix="add a timestamp column or use split='random' / 'user'")
+        order = rng.permutation(n) if split == "random" else np.argsort(times, kind="stable")[::-1]  # latest first
+        k_test = int(round(n * test_pct))
+        k_valid = max(1, int(round(n * valid_pct)))
+        held = {"test": order[:k_test], "valid": order[k_test:k_test + k_valid]}
     elif split == "user":
-        valid = []
         for rows in _groups(users):
             if len(rows) < 2:  # a lone rating stays in training: the user must be seen
                 continue
-            k = min(len(rows) - 1, max(1, int(round(len(rows) * valid_pct))))
-            valid.extend(rng.permutation(rows)[:k])
-        valid = np.asarray(valid, dtype=np.int64)
-    elif split == "time":
-        if times is None:
-            raise DataError("split 'time' needs a timestamp column", where="split",
-                            fix="add a timestamp column or use split='random' / 'user'")
-        order = np.argsort(times, kind="stable")
-        valid = order[n - max(1, int(round(n * valid_pct))):]
+            room = len(rows) - 1
+            k_valid = min(room, max(1, int(round(len(rows) * valid_pct))))
+            k_test = min(room - k_valid, int(round(len(rows) * test_pct)))
+            rows = rng.permutation(rows)
+            held["valid"].extend(rows[:k_valid])
+            held["test"].extend(rows[k_valid:k_valid + k_test])
     else:
         raise DataError(f"unknown ratings split {split!r}", where="split", fix=f"use one of {', '.join(SPLITS)}")
-    mask = np.zeros(n, bool)
-    mask[valid] = True
-    return {"train": np.flatnonzero(~mask).astype(np.int64), "valid": np.flatnonzero(mask).astype(np.int64)}
+    mask = np.zeros(n, np.int8)  # 0 train, 1 valid, 2 test
+    mask[np.asarray(held["valid"], dtype=np.int64)] = 1
+    mask[np.asarray(held["test"], dtype=np.int64)] = 2
+    out = {"train": np.flatnonzero(mask == 0), "valid": np.flatnonzero(mask == 1)}
+    if test_pct > 0:
+        out["test"] = np.flatnonzero(mask == 2)
+    return {k: v.astype(np.int64) for k, v in out.items()}
 
 
 def _groups(codes: np.ndarray) -> list[np.ndarray]:
@@ -107,27 +125,9 @@ def _groups(codes: np.ndarray) -> list[np.ndarray]:
     return np.split(order, bounds)
 
 
-def code_maps(users: list[str], items: list[str]) -> dict:
-    """Raw id -> code (1-based, sorted; 0 is reserved for ids unseen in training)."""
-    u, i = sorted(set(users)), sorted(set(items))
-    return {"users": {k: j + 1 for j, k in enumerate(u)}, "items": {k: j + 1 for j, k in enumerate(i)},
-            "n_users": len(u) + 1, "n_items": len(i) + 1}
-
-
-def encode_ids(maps: dict, users: list[str], items: list[str]) -> torch.Tensor:
-    """``(N, 2)`` int64 codes of raw ids under ``maps`` (unseen ids -> 0, the cold-start code).
-
-    >>> m = code_maps(["a", "b"], ["x"])
-    >>> encode_ids(m, ["b", "zz"], ["x", "x"]).tolist()
-    [[2, 1], [0, 1]]
-    """
-    u = [maps["users"].get(str(k), 0) for k in users]
-    i = [maps["items"].get(str(k), 0) for k in items]
-    return torch.tensor(np.stack([u, i], 1) if u else np.zeros((0, 2)), dtype=torch.int64)
-
-
 def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times: np.ndarray | None = None, *,
-                 split: str = "random", valid_pct: float = 0.2, seed: int = 0, batch_size: int = 64,
+                 split: str = "random", valid_pct: float = 0.2, test_pct: float = 0.0, seed: int = 0,
+                 batch_size: int = 64,
                  name: str = "ratings", fingerprint: str | None = None,
                  splits: dict[str, np.ndarray] | None = None) -> Data:
     """Raw ids and ratings -> :class:`Data` (codes from the training rows; see the module docstring)."""
@@ -135,25 +135,25 @@ def ratings_data(users: list[str], items: list[str], ratings: np.ndarray, times:
     ratings = np.asarray(ratings, dtype=np.float32)
     if splits is None:
         ucodes = np.unique(np.asarray(users), return_inverse=True)[1]
-        splits = ratings_split(ucodes, times, split, valid_pct, seed)
+        splits = ratings_split(ucodes, times, split, valid_pct, seed, test_pct=test_pct)
     tr = splits["train"]
     maps = code_maps([users[j] for j in tr], [items[j] for j in tr])
     x = encode_ids(maps, users, items)
     data = Data.from_tensors(x, torch.from_numpy(ratings), splits=splits, seed=seed, batch_size=batch_size,
                              task=TASK, normalize=False, name=name, fingerprint=fingerprint)
-    data.info.preprocess = {"ratings": {**maps, "split": split,
-                                        "range": [float(ratings[tr].min()), float(ratings[tr].max())]}}
+    data.info.preprocess = {"kind": "ratings", **maps, "split": split,
+                            "range": [float(ratings[tr].min()), float(ratings[tr].max())]}
     return data
 
 
-def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0.2, seed: int = 0,
+def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0.2, test_pct: float = 0.0, seed: int = 0,
                 batch_size: int = 64, user_col: str | None = None, item_col: str | None = None,
-                rating_col: str | None = None, time_col: str | None = None) -> Data:
+                rating_col: str | None = None, time_col: str | None = None, delimiter: str | None = None) -> Data:
     """A ratings CSV/TSV as :class:`Data`. A rating that is not a number is a one-line
     :class:`~deepdojo.errors.DataError` naming its line and column."""
     from deepdojo.data.check_csv import read_table
 
-    table = read_table(path, duplicates="warning")  # a repeated rating is data, not an error
+    table = read_table(path, delimiter=delimiter, duplicates="warning")  # a repeated rating is data, not an error
     errors = [p for p in table.problems if getattr(p, "severity", "error") == "error"]
     if errors:
         p = errors[0]
@@ -177,7 +177,7 @@ def ratings_csv(path: str | Path, *, split: str = "random", valid_pct: float = 0
                 raise DataError(f"empty {role} id", where=table.where(j, cols[role]), fix=f"fill in the {role} id")
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     return ratings_data(table.column(cols["user"]), table.column(cols["item"]), ratings, times, split=split,
-                        valid_pct=valid_pct, seed=seed, batch_size=batch_size, name=str(table.path),
+                        valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size, name=str(table.path),
                         fingerprint=digest)
 
 

@@ -113,6 +113,10 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
         if baselines is not None:
             baselines["comparison"] = task.compare(evaluation["valid"], baselines["baselines"])
             out["baselines"] = baselines
+        if task.interpretation == "factors":  # recommenders: top-N ranking, item biases and factors
+            from deepdojo.evaluate.collab_eval import collab_finish
+
+            collab_finish(learn, evaluation, out)
         if task.class_targets:
             passes["train"] = predict_split(learn, "train", keep=True)
         if task.error_metric:  # the bias/variance recipe reads error rates (fractions)

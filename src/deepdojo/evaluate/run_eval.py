@@ -31,6 +31,7 @@ SPLITS = ("train", "valid", "test", "train_dev")
 def load_run_data(run_dir: str | Path) -> Data:
     """The run's data rebuilt from ``config.json`` (same seed, same split), checked against ``splits.json``."""
     from deepdojo.data.load import load_data, table_options_of
+    from deepdojo.tasks.base import source_format
 
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
@@ -46,7 +47,7 @@ def load_run_data(run_dir: str | Path) -> Data:
                             batch_size=cfg.get("batch_size", 64), augment=cfg.get("augment", "auto"),
                             skip_bad=cfg.get("skip_bad", False), dedupe=cfg.get("dedupe", False),
                             leak_check=cfg.get("leak_check", True), task=cfg.get("task"),
-                            **table_options_of(cfg))
+                            reads=source_format(cfg.get("task")), **table_options_of(cfg))
     if cfg.get("train_dev_pct"):
         data.carve_train_dev(cfg["train_dev_pct"], cfg.get("seed", 0))
     check_split(run_dir, data)

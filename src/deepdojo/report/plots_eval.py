@@ -34,6 +34,7 @@ def confusion_png(cm: np.ndarray, classes: list[str]) -> bytes:
     return fig_to_png(fig)
 
 
+@plain_text  # the title carries a layer name from the user's model
 def maps_png(maps: torch.Tensor, title: str, max_maps: int = 32) -> bytes:
     """Feature maps or filters ``(N, h, w)`` (or ``(N, C, h, w)``: channels averaged) in a grid."""
     m = maps.float()[:max_maps]

@@ -133,5 +133,7 @@ def leaks_section(run: RunFolder) -> list[tuple[str, str]]:
 def evaluation_sections(run_dir: str | Path | RunFolder) -> list[tuple[str, str]]:
     """All evaluation sections, in report order."""
     run = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+    from deepdojo.report.collab_sections import factors_section
+
     return [*evaluation_section(run), *baselines_section(run), *diagnosis_section(run),
-            *interpretation_sections(run), *data_section(run), *leaks_section(run)]
+            *interpretation_sections(run), *factors_section(run), *data_section(run), *leaks_section(run)]

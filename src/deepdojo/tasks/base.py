@@ -58,8 +58,10 @@ class Task:
     error_metric: ClassVar[str | None] = None
     # targets are class indices (stratified splits, class counts, label-noise suspects)
     class_targets: ClassVar[bool] = False
-    # which interpretation the evaluation computes: "classes" (confusion, top losses), "labels" or None
+    # which interpretation the evaluation computes: "classes" (confusion, top losses), "labels", "factors" or None
     interpretation: ClassVar[str | None] = None
+    # how an ambiguous source is read for this task ("ratings": a CSV as user,item,rating); None: by its columns
+    reads: ClassVar[str | None] = None
     # the report's sections beyond curves, metrics, config and manifest
     report_sections: ClassVar[tuple[str, ...]] = ("baselines",)
     # (learn, xb, yb) -> loss: replaces forward/backward/step for this task (GANs, teacher forcing ...)
@@ -117,6 +119,10 @@ class Task:
         """Settings chosen on validation predictions after training (stored by :meth:`state`)."""
         return {}
 
+    def describe_data(self, data) -> list[str]:
+        """Lines about the data this task says before training (e.g. how ratings were split); none by default."""
+        return []
+
     def format_prediction(self, out: torch.Tensor, classes: list[str] | None, top: int = 3) -> dict[str, Any]:
         """One decoded output -> what ``predict`` prints (JSON-ready)."""
         return {"prediction": out.tolist()}
@@ -167,6 +173,12 @@ def get_task(spec: "str | Task | None", **state: Any) -> Task:
         return _TASKS[spec](**state)
     except TypeError as exc:
         raise ConfigError(f"bad settings for task {spec!r}: {exc}", where="task") from None
+
+
+def source_format(task: "str | Task | None") -> str | None:
+    """What :func:`deepdojo.data.load.load_data` is told to read a source as (its ``reads=``): None when no
+    task is asked (the columns decide), else the task's :attr:`Task.reads` ("" when it asks for no format)."""
+    return None if task is None else (get_task(task).reads or "")
 
 
 def versus(what: str, name: str, margin: float, unit: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 from deepdojo.errors import DiskFullError
 from deepdojo.train.callbacks import Callback
@@ -51,9 +52,12 @@ class RunLogger(Callback):
     def after_epoch(self) -> None:
         self.learn.run.append_metrics(self.learn.record)
         if self.writer is not None:
-            for key, value in self.learn.record.items():
-                if key != "epoch" and isinstance(value, (int, float)):
-                    self.writer.add_scalar(key, value, self.learn.record["epoch"])
+            try:
+                for key, value in self.learn.record.items():
+                    if key != "epoch" and isinstance(value, (int, float)):
+                        self.writer.add_scalar(key, value, self.learn.record["epoch"])
+            except OSError as exc:  # a full disk or a vanished folder: TensorBoard is a view, metrics.jsonl the record
+                self._drop_writer(exc)
 
     def after_fit(self) -> None:
         in_flight = sys.exc_info()[1]  # after_fit runs in the loop's `finally`: an error may be on its way out
@@ -86,8 +90,21 @@ class RunLogger(Callback):
                 raise  # otherwise the error that stopped the fit (often the same full disk) is the one to report
         finally:
             if self.writer is not None:
-                self.writer.close()  # a writer holds a file and a thread: one per fit, closed with it
+                try:
+                    self.writer.close()  # a writer holds a file and a thread: one per fit, closed with it
+                except OSError as exc:
+                    self._drop_writer(exc)
                 self.writer = None
+
+    def _drop_writer(self, exc: OSError) -> None:
+        """Stop writing TensorBoard events for this fit, with one warning; training goes on."""
+        warnings.warn(f"TensorBoard logging stopped ({exc.strerror or exc}); metrics.jsonl in the run folder "
+                      "still has every epoch", RuntimeWarning, stacklevel=2)
+        writer, self.writer = self.writer, None
+        try:
+            writer.close()
+        except OSError:
+            pass
 
 
 class SaveCheckpoints(Callback):
