@@ -45,6 +45,7 @@ bench: install-test
 	$(BIN)/python benchmarks/detection_shapes.py
 	$(BIN)/python benchmarks/segmentation_shapes.py
 	$(BIN)/python benchmarks/style_transfer.py --size 256 --steps 300 --threads 2
+	$(BIN)/python benchmarks/sliding_window.py
 
 clean:
 	rm -rf $(VENV) demo runs .pytest_cache

@@ -159,6 +159,11 @@ def load_builtin(name: str, seed: int = 0, batch_size: int = 64, valid_pct: floa
     """
     if name == "ratings":  # pairs of ids, not feature rows
         return load_ratings_builtin(seed=seed, batch_size=batch_size, valid_pct=valid_pct)
+    from deepdojo.data.scenes import SCENES, load_scenes
+
+    if name in SCENES:  # boxes or masks as targets, not class labels
+        return load_scenes(name, seed=seed, batch_size=batch_size, valid_pct=valid_pct, test_pct=test_pct,
+                           augment=None if augment in (None, "none") else "auto")
     x, y = builtin_arrays(name, seed)
     if x.ndim == 3 and x.dtype == np.float32:  # signals (N, C, T): per-channel standardized, cnn1d by default
         return signal_data(x, y, valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size,

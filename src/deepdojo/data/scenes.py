@@ -1,4 +1,4 @@
-"""Built-in scenes of several shapes for detection and segmentation: ``builtin:shapes_detection``, ``builtin:shapes_segmentation``.
+"""Built-in scenes of shapes: ``builtin:shapes_detection``, ``builtin:shapes_segmentation``, ``builtin:shapes_localization``.
 
 Each 64x64 image holds 1 to 5 circles, squares and triangles (radius 4 to 14
 pixels: a 3.5x scale range) that may overlap (later shapes are drawn over
@@ -10,7 +10,10 @@ not kept (no box, and its pixels show the shape on top). Targets:
 - detection: ``(N, M, 5)`` float32 rows ``class, x0, y0, x1, y1`` in pixels,
   padded with rows of ``-1`` (M = the most objects in one image);
 - segmentation: ``(N, H, W)`` int64 class ids, ``0`` = background, ``k + 1``
-  = :data:`~deepdojo.data.builtin.SHAPES` ``[k]``.
+  = :data:`~deepdojo.data.builtin.SHAPES` ``[k]``;
+- localization: ``(N, 1, 5)`` rows as for detection, with zero or one shape
+  per image (half the images hold none: only clutter), the same clutter,
+  radius 8 to 20 pixels (a 2.5x scale range).
 
 A linear model cannot solve either: the class of a pixel depends on the
 outline around it, not on its colour (colours are random per object).
@@ -33,7 +36,7 @@ from deepdojo.data.core import Data
 from deepdojo.data.transforms import ImageBatchTransform, image_stats
 
 SHAPE_NAMES = ("circle", "square", "triangle")
-SCENES = {"shapes_detection": "detection", "shapes_segmentation": "segmentation"}
+SCENES = {"shapes_detection": "detection", "shapes_segmentation": "segmentation", "shapes_localization": "localization"}
 
 
 def _window(x0: float, y0: float, x1: float, y1: float, size: int) -> tuple[slice, slice]:
@@ -52,8 +55,11 @@ def _shape_mask(kind: int, cx: float, cy: float, r: float, xx: np.ndarray, yy: n
 
 
 def shapes_scenes(n: int = 2000, size: int = 64, seed: int = 0, max_objects: int = 5,
-                  radius: tuple[float, float] = (4.0, 14.0)) -> dict[str, np.ndarray]:
-    """``x`` uint8 ``(N, 3, S, S)``, ``boxes`` float32 ``(N, M, 5)`` (padded with -1), ``masks`` int64 ``(N, S, S)``."""
+                  radius: tuple[float, float] = (4.0, 14.0), min_objects: int = 1) -> dict[str, np.ndarray]:
+    """``x`` uint8 ``(N, 3, S, S)``, ``boxes`` float32 ``(N, M, 5)`` (padded with -1), ``masks`` int64 ``(N, S, S)``.
+
+    Each image draws between ``min_objects`` and ``max_objects`` shapes (uniformly).
+    """
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size] + 0.5  # pixel centres
     x = np.empty((n, 3, size, size), np.uint8)
@@ -79,7 +85,7 @@ def shapes_scenes(n: int = 2000, size: int = 64, seed: int = 0, max_objects: int
             img[:, w[0], w[1]][:, (xx[w] - cx) ** 2 + (yy[w] - cy) ** 2 <= r * r] = rng.uniform(0, 255, 3)[:, None]
         owner = np.full((size, size), -1)
         objs = []
-        for j in range(rng.integers(1, max_objects + 1)):
+        for j in range(rng.integers(min_objects, max_objects + 1)):
             kind, r = int(rng.integers(0, 3)), rng.uniform(*radius)
             cx, cy = rng.uniform(r * 0.8, size - r * 0.8, 2)
             w = _window(cx - r, cy - r, cx + r, cy + r, size)
@@ -137,10 +143,12 @@ class FlipBatchTransform(ImageBatchTransform):
 
 def load_scenes(name: str, n: int = 2000, seed: int = 0, batch_size: int = 32, valid_pct: float = 0.2,
                 test_pct: float = 0.0, augment: str | None = "auto") -> Data:
-    """``builtin:shapes_detection`` or ``builtin:shapes_segmentation`` as :class:`Data` (flip augmentation by default)."""
-    d = shapes_scenes(n=n, seed=seed)
+    """``builtin:shapes_detection``, ``_segmentation`` or ``_localization`` as :class:`Data` (flip augmentation by default)."""
+    one = name == "shapes_localization"  # zero or one shape per image
+    d = shapes_scenes(n=n, seed=seed, min_objects=0 if one else 1, max_objects=1 if one else 5,
+                      radius=(8.0, 20.0) if one else (4.0, 14.0))  # one object: larger, as a photo's subject is
     task = SCENES[name]
-    boxes = name == "shapes_detection"  # which targets this scene set carries: boxes, or one mask per image
+    boxes = name != "shapes_segmentation"  # which targets this scene set carries: boxes, or one mask per image
     y = torch.from_numpy(d["boxes"] if boxes else d["masks"])
     classes = list(SHAPE_NAMES) if boxes else ["background", *SHAPE_NAMES]  # mask id k + 1 = shape k
     data = Data.from_tensors(torch.from_numpy(d["x"]), y, valid_pct=valid_pct, test_pct=test_pct, seed=seed,

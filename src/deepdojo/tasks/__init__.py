@@ -13,11 +13,12 @@ from deepdojo.tasks.classification import Classification
 from deepdojo.tasks.collab import Collab
 from deepdojo.tasks.detection import Detection
 from deepdojo.tasks.language_model import LanguageModel
+from deepdojo.tasks.localization import Localization
 from deepdojo.tasks.multilabel import MultiLabel
 from deepdojo.tasks.regression import Regression
 from deepdojo.tasks.segmentation import Segmentation
 from deepdojo.tasks.seq2seq import Seq2SeqTask
 
-__all__ = ["Autoencoder", "Classification", "Collab", "Detection", "LanguageModel", "MultiLabel", "Regression", "Segmentation",
+__all__ = ["Autoencoder", "Classification", "Collab", "Detection", "LanguageModel", "Localization", "MultiLabel", "Regression", "Segmentation",
            "Seq2SeqTask", "Task", "get_task", "register_task",
            "task_names"]
