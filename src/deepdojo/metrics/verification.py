@@ -204,7 +204,7 @@ class Spread(_EmbeddingMetric):
 
     def compute(self) -> float:
         value = spread(self._all()[0])
-        note = collapse_note(value)
-        if note is not None:
-            warnings.warn(note, stacklevel=2)
+        if collapse_note(value) is not None:  # one constant message, so Python shows it once, not every epoch
+            warnings.warn(f"embeddings are collapsing to a point (spread < {COLLAPSE_SPREAD}); {COLLAPSE_ADVICE}",
+                          stacklevel=2)
         return value
