@@ -189,12 +189,23 @@ class VerificationAccuracy(_EmbeddingMetric):
 
 
 class OneShotAccuracy(_EmbeddingMetric):
+    """N-way one-shot accuracy; a split with fewer usable identities than N plays every episode with all of
+    them (a warning says so), since a NaN per epoch would tell the user less."""
+
     def __init__(self, n_way: int = 10, episodes: int = 1000):
         self.n_way, self.episodes, self.name = n_way, episodes, f"one_shot_{n_way}way"
         super().__init__()
 
     def compute(self) -> float:
-        return one_shot_accuracy(*self._all(), n_way=self.n_way, episodes=self.episodes)
+        emb, labels = self._all()
+        ids, counts = labels.unique(return_counts=True)
+        usable = int((counts >= 2).sum())
+        n_way = self.n_way
+        if 2 <= usable < n_way:
+            warnings.warn(f"{self.name}: only {usable} identities with 2+ examples in this split; "
+                          f"its episodes are {usable}-way", stacklevel=2)
+            n_way = usable
+        return one_shot_accuracy(emb, labels, n_way=n_way, episodes=self.episodes)
 
 
 class Spread(_EmbeddingMetric):

@@ -56,7 +56,7 @@ class Verification(Task):
     interpretation = "embeddings"
     report_sections = ("baselines",)
 
-    def __init__(self, loss: str = "triplet", margin: float = 0.2, mining: str = "batch_hard", dim: int = 64,
+    def __init__(self, loss: str = "triplet", margin: float = 0.2, mining: str = "all", dim: int = 64,
                  n_way: int = 10, threshold: float | None = None):
         if loss not in LOSSES:
             raise ConfigError(f"unknown verification loss {loss!r}", where="task.loss", fix=f"use one of {LOSSES}")
