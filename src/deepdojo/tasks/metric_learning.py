@@ -98,9 +98,10 @@ def triplet_loss(emb: torch.Tensor, labels: torch.Tensor, margin: float = 0.2,
     """``relu(d(a, p) - d(a, n) + margin)`` over the triplets ``mining`` picks, mean of the non-zero ones.
 
     >>> import torch
-    >>> emb = torch.tensor([[0., 0.], [0., 1.], [0.5, 0.]])  # the negative is nearer than the positive
+    >>> emb = torch.tensor([[0., 0.], [0., 1.], [0.5, 0.]])  # the negative is nearer to item 0 than its positive
+    >>> # triplets (0, 1, 2): 1 - 0.5 + 0.2 = 0.7 and (1, 0, 2): 1 - 1.118 + 0.2 = 0.082; their mean
     >>> round(float(triplet_loss(emb, torch.tensor([0, 0, 1]), margin=0.2, mining="all")), 4)
-    0.7
+    0.391
     """
     d = pairwise_distances(emb)
     with torch.no_grad():
