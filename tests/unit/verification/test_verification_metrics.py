@@ -88,6 +88,6 @@ def test_collapse_is_detected_and_warned():
     assert spread(torch.randn(200, 16)) > 0.5
     m = Spread()
     m.update(collapsed, torch.zeros(20))
-    with pytest.warns(UserWarning, match="collapsed to a point.*semi-hard"):
+    with pytest.warns(UserWarning, match="collapsing to a point.*semi-hard"):
         m.compute()
     assert collapse_note(0.4) is None

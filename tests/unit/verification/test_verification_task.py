@@ -102,6 +102,14 @@ def test_cli_train_then_predict_pair(identity_folder, tmp_path, capsys):
     threshold = evaluation["chosen_on_valid"]["threshold"]
     summary = json.loads((run / "data_summary.json").read_text())
     assert summary["identities_in_two_splits"] == 0
+    interp = json.loads((run / "interpretation.json").read_text())
+    assert interp["kind"] == "embeddings" and interp["threshold"] == threshold and interp["galleries"]
+    assert all(r["identity_a"] != r["identity_b"] and r["distance"] <= threshold for r in interp["false_accepts"])
+    assert all(r["identity_a"] == r["identity_b"] and r["distance"] > threshold for r in interp["false_rejects"])
+    assert interp["galleries"][0]["query"].endswith(".png")  # items named by file
+    assert (run / "report.html").is_file()
+    baselines = json.loads((run / "baselines.json").read_text())
+    assert "pixels" in baselines["baselines"] and baselines["comparison"]
     a, b = sorted((identity_folder / "person00").glob("*.png"))[:2]
     assert main(["predict", str(run), str(a), str(b)]) == 0
     line = capsys.readouterr().out.strip()
