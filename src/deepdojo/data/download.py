@@ -1,4 +1,4 @@
-"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160).
+"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160, omniglot).
 
 Each entry of :data:`CATALOGUE` names its files with URL, published digest
 and size. Files land in ``$DEEPDOJO_CACHE/downloads/<name>/`` (see
@@ -61,7 +61,7 @@ class RemoteDataset:
     """A downloadable dataset: its files, the reader that turns them into :class:`Data`, class names."""
 
     files: tuple[RemoteFile, ...]
-    reader: str  # "idx", "cifar_binary" or "image_tgz"
+    reader: str  # "idx", "cifar_binary", "image_tgz" or "omniglot"
     classes: tuple[str, ...] = ()
     about: str = ""
     class_names: dict[str, str] = field(default_factory=dict)  # folder name -> readable name
@@ -69,6 +69,7 @@ class RemoteDataset:
 
 _MNIST = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 _FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_OMNIGLOT = "https://github.com/brendenlake/omniglot/raw/master/python/"
 IMAGENETTE_CLASSES = {
     "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
     "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn", "n03417042": "garbage truck",
@@ -117,6 +118,14 @@ CATALOGUE: dict[str, RemoteDataset] = {
                           md5="e793b78cc4c9e9a4ccc0c1155377a412"),),
         reader="image_tgz", class_names=IMAGENETTE_CLASSES,
         about="10 easy ImageNet classes, JPEGs with shorter side 160, 9,469 train / 3,925 val (used as test)",
+    ),
+    "omniglot": RemoteDataset(
+        # the publisher gives no digest; these are the MD5s torchvision's Omniglot class checks
+        files=(RemoteFile(_OMNIGLOT + "images_background.zip", md5="68d2efa1b9178cc56df9314c21c6e718"),
+               RemoteFile(_OMNIGLOT + "images_evaluation.zip", md5="6b91aef0f799c5bb55b94e3f2daec811")),
+        reader="omniglot",
+        about="1,623 handwritten characters of 50 alphabets, 20 drawings each: one-shot verification "
+              "(30 background alphabets train/valid, 20 evaluation alphabets the sealed test)",
     ),
 }
 ALIASES = {"fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "imagenette": "imagenette160",
@@ -237,6 +246,10 @@ def load_download(name: str, *, size: int | None = None, valid_pct: float = 0.2,
     if entry.reader == "image_tgz":
         return _load_image_tgz(key, entry, paths[0], size=size or 160, valid_pct=valid_pct, seed=seed,
                                batch_size=batch_size, augment=augment)
+    if entry.reader == "omniglot":
+        from deepdojo.data.omniglot import load_omniglot
+
+        return load_omniglot(paths, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     if entry.reader == "idx":
         parts, classes = _idx_parts(paths), list(entry.classes)
     else:

@@ -62,14 +62,21 @@ def identity_data(x: torch.Tensor, y: torch.Tensor, classes: list[str], *, valid
         raise DataError("every identity has one example: nothing to learn 'same' from", where=name,
                         fix="give each identity (folder) two or more images")
     splits = identity_splits(y.numpy(), valid_pct, test_pct, seed)
+    data = identity_data_with_splits(x, y, classes, splits, seed=seed, batch_size=batch_size, name=name, **kw)
+    if single:
+        data.info.warnings = [*data.info.warnings, f"{len(single)} identities have a single image (e.g. {single[0]!r}): "
+                              "they serve only as negatives"]
+    return data
+
+
+def identity_data_with_splits(x: torch.Tensor, y: torch.Tensor, classes: list[str], splits: dict[str, np.ndarray], *,
+                              seed: int, batch_size: int, name: str, **kw) -> Data:
+    """:class:`Data` for ``verification`` from identity-disjoint ``splits`` (row indices per split)."""
     with warnings.catch_warnings():  # "class X has no validation examples" is the point here, not a problem
         warnings.simplefilter("ignore")
         data = Data.from_tensors(x, y, splits=splits, batch_size=batch_size, seed=seed, task="verification",
                                  classes=classes, name=name, **kw)
     data.info.warnings = [w for w in data.info.warnings if "none in valid" not in w]
-    if single:
-        data.info.warnings = [*data.info.warnings, f"{len(single)} identities have a single image (e.g. {single[0]!r}): "
-                              "they serve only as negatives"]
     return data
 
 
