@@ -1,4 +1,4 @@
-"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160, omniglot).
+"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160, omniglot, oxford_pets).
 
 Each entry of :data:`CATALOGUE` names its files with URL, published digest
 and size. Files land in ``$DEEPDOJO_CACHE/downloads/<name>/`` (see
@@ -61,7 +61,7 @@ class RemoteDataset:
     """A downloadable dataset: its files, the reader that turns them into :class:`Data`, class names."""
 
     files: tuple[RemoteFile, ...]
-    reader: str  # "idx", "cifar_binary", "image_tgz" or "omniglot"
+    reader: str  # "idx", "cifar_binary", "image_tgz", "omniglot" or "pets_trimaps"
     classes: tuple[str, ...] = ()
     about: str = ""
     class_names: dict[str, str] = field(default_factory=dict)  # folder name -> readable name
@@ -69,6 +69,7 @@ class RemoteDataset:
 
 _MNIST = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 _FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_PETS = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/"
 _OMNIGLOT = "https://github.com/brendenlake/omniglot/raw/master/python/"
 IMAGENETTE_CLASSES = {
     "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
@@ -127,8 +128,16 @@ CATALOGUE: dict[str, RemoteDataset] = {
         about="1,623 handwritten characters of 50 alphabets, 20 drawings each: one-shot verification "
               "(30 background alphabets train/valid, 20 evaluation alphabets the sealed test)",
     ),
+    "oxford_pets": RemoteDataset(
+        # the publisher gives no digest; these are the MD5s torchvision's OxfordIIITPet class checks
+        files=(RemoteFile(_PETS + "images.tar.gz", md5="5c4f3ee8e5d25df40f4fd59a7f44e54c", size=791918971),
+               RemoteFile(_PETS + "annotations.tar.gz", md5="95a8c909bbe2e81eed6a22bccdf3f68f", size=19173078)),
+        reader="pets_trimaps",
+        about="7,390 cat and dog photos with trimaps: segmentation into background / pet / border",
+    ),
 }
-ALIASES = {"fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "imagenette": "imagenette160",
+ALIASES = {"pets": "oxford_pets", "oxford-iiit-pet": "oxford_pets",
+           "fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "imagenette": "imagenette160",
            "imagenette-160": "imagenette160"}
 
 
@@ -246,6 +255,10 @@ def load_download(name: str, *, size: int | None = None, valid_pct: float = 0.2,
     if entry.reader == "image_tgz":
         return _load_image_tgz(key, entry, paths[0], size=size or 160, valid_pct=valid_pct, seed=seed,
                                batch_size=batch_size, augment=augment)
+    if entry.reader == "pets_trimaps":
+        from deepdojo.data.pets import load_pets
+
+        return load_pets(paths, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     if entry.reader == "omniglot":
         from deepdojo.data.omniglot import load_omniglot
 

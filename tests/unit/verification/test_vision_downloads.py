@@ -1,4 +1,4 @@
-"""download:omniglot against a local HTTP server (never the internet): synthetic zips of the published layout."""
+"""download:omniglot and download:oxford_pets against a local HTTP server (never the internet): synthetic archives of the published layouts."""
 
 from __future__ import annotations
 
@@ -104,3 +104,53 @@ def test_offline_error_names_the_file_and_where_to_put_it(monkeypatch, tmp_path)
         load_download("omniglot")
     msg = str(e.value)
     assert "images_background.zip" in msg and str(tmp_path / "cache") in msg and "\n" not in msg
+
+
+def tgz(members: dict[str, bytes]) -> bytes:
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return buf.getvalue()
+
+
+def png(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, fmt)
+    return buf.getvalue()
+
+
+def test_oxford_pets_trimaps_become_a_mask_folder(server, monkeypatch, tmp_path):
+    from deepdojo.data.download import load_download
+
+    images, trimaps = {}, {}
+    for i in range(6):
+        h, w = 40 + 8 * i, 60 - 4 * i  # every photo its own size, as in the real set
+        photo = np.zeros((h, w, 3), np.uint8)
+        photo[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 200
+        tri = np.full((h, w), 2, np.uint8)  # background
+        tri[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 1  # pet
+        tri[h // 4, w // 4: 3 * w // 4] = 3  # border
+        images[f"images/Breed_{i}.jpg"] = png(photo, "JPEG")
+        trimaps[f"annotations/trimaps/Breed_{i}.png"] = png(tri)
+    files = {"images.tar.gz": tgz(images), "annotations.tar.gz": tgz(trimaps)}
+    Serve.files = files
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    entry = RemoteDataset(files=tuple(RemoteFile(f"{base}/{n}", md5=hashlib.md5(b).hexdigest()) for n, b in files.items()),
+                          reader="pets_trimaps")
+    monkeypatch.setitem(download.CATALOGUE, "oxford_pets", entry)
+    data = load_download("pets", size=32, valid_pct=0.34, seed=0)
+    assert data.task == "segmentation" and data.classes == ["background", "pet", "border"]
+    y = data.train.y
+    assert y.shape[1:] == (32, 32) and set(y.unique().tolist()) == {0, 1, 2}
+    centre = y[:, 16, 16]
+    assert (centre == 1).all() and (y[:, 0, 0] == 0).all()  # pet in the middle, background in the corner
+
+
+def test_catalogue_pins_torchvisions_pet_md5s():
+    assert {f.name: f.md5 for f in download.CATALOGUE["oxford_pets"].files} == {
+        "images.tar.gz": "5c4f3ee8e5d25df40f4fd59a7f44e54c", "annotations.tar.gz": "95a8c909bbe2e81eed6a22bccdf3f68f"}
