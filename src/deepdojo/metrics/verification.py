@@ -104,6 +104,14 @@ def best_threshold(d: torch.Tensor, same: torch.Tensor) -> tuple[float, float]:
     return float(t), float(acc[k])
 
 
+def balanced_accuracy(d: torch.Tensor, same: torch.Tensor, threshold: float) -> float:
+    """``(accept rate on same + reject rate on different) / 2`` at ``threshold`` (NaN when a kind of pair is missing)."""
+    if not bool(same.any()) or bool(same.all()):
+        return float("nan")
+    accept = d <= threshold
+    return float((accept[same].double().mean() + (~accept[~same]).double().mean()) / 2)
+
+
 def one_shot_accuracy(emb: torch.Tensor, labels: torch.Tensor, n_way: int = 10, episodes: int = 1000,
                       seed: int = 0) -> float:
     """N-way one-shot accuracy over seeded episodes (NaN when fewer than ``n_way`` identities have 2+ examples)."""
@@ -180,12 +188,20 @@ class EqualErrorRate(_EmbeddingMetric):
 
 
 class VerificationAccuracy(_EmbeddingMetric):
-    """Balanced verification accuracy at the best threshold on this split (see the module docstring)."""
+    """Balanced verification accuracy: at a fixed ``threshold`` (the one chosen on validation, for an honest
+    test figure), or at the best threshold for this split when none is given (see the module docstring)."""
 
     name = "verification_accuracy"
 
+    def __init__(self, threshold: float | None = None):
+        self.threshold = threshold
+        super().__init__()
+
     def compute(self) -> float:
-        return best_threshold(*pair_distances(*self._all()))[1]
+        d, same = pair_distances(*self._all())
+        if self.threshold is None:
+            return best_threshold(d, same)[1]
+        return balanced_accuracy(d, same, self.threshold)
 
 
 class OneShotAccuracy(_EmbeddingMetric):

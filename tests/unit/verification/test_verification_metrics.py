@@ -91,3 +91,14 @@ def test_collapse_is_detected_and_warned():
     with pytest.warns(UserWarning, match="collapsing to a point.*semi-hard"):
         m.compute()
     assert collapse_note(0.4) is None
+
+
+def test_fixed_threshold_accuracy_is_not_refitted():
+    emb, y = embeddings(2)
+    d, same = pair_distances(emb, y)
+    t, best = best_threshold(d, same)
+    fixed = VerificationAccuracy(threshold=t / 3)  # a threshold chosen elsewhere (on validation)
+    fixed.update(emb, y)
+    s, dn = same.numpy(), d.numpy()
+    expected = ((dn[s] <= t / 3).mean() + (dn[~s] > t / 3).mean()) / 2
+    assert fixed.compute() == pytest.approx(expected) and fixed.compute() < best
