@@ -1,4 +1,5 @@
-"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160, omniglot, oxford_pets).
+"""Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160,
+omniglot, oxford_pets; pennfudan, which publishes no checksum, is read once put in the cache by hand).
 
 Each entry of :data:`CATALOGUE` names its files with URL, published digest
 and size. Files land in ``$DEEPDOJO_CACHE/downloads/<name>/`` (see
@@ -61,10 +62,11 @@ class RemoteDataset:
     """A downloadable dataset: its files, the reader that turns them into :class:`Data`, class names."""
 
     files: tuple[RemoteFile, ...]
-    reader: str  # "idx", "cifar_binary", "image_tgz", "omniglot" or "pets_trimaps"
+    reader: str  # "idx", "cifar_binary", "image_tgz", "omniglot", "pets_trimaps" or "pennfudan"
     classes: tuple[str, ...] = ()
     about: str = ""
     class_names: dict[str, str] = field(default_factory=dict)  # folder name -> readable name
+    manual: bool = False  # no published digest: never fetched; the user puts the file in the cache by hand
 
 
 _MNIST = "https://storage.googleapis.com/cvdf-datasets/mnist/"
@@ -135,8 +137,14 @@ CATALOGUE: dict[str, RemoteDataset] = {
         reader="pets_trimaps",
         about="7,390 cat and dog photos with trimaps: segmentation into background / pet / border",
     ),
+    "pennfudan": RemoteDataset(
+        # no checksum is published for this zip: deepdojo does not download it unverified (see data/pennfudan.py)
+        files=(RemoteFile("https://www.cis.upenn.edu/~jshi/ped_html/PennFudanPed.zip"),),
+        reader="pennfudan", manual=True,
+        about="170 street photos with 345 pedestrians (instance masks): segmentation into background / person",
+    ),
 }
-ALIASES = {"pets": "oxford_pets", "oxford-iiit-pet": "oxford_pets",
+ALIASES = {"pets": "oxford_pets", "oxford-iiit-pet": "oxford_pets", "penn-fudan": "pennfudan",
            "fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "imagenette": "imagenette160",
            "imagenette-160": "imagenette160"}
 
@@ -231,6 +239,12 @@ def download_files(name: str, cache_dir: str | Path | None = None, log: Callable
     """Fetch (or find in the cache) every file of catalogue entry ``name``; their local paths."""
     key, entry = lookup(name)
     folder = downloads_dir(cache_dir) / key
+    if entry.manual:
+        missing = [f for f in entry.files if not (folder / f.name).is_file()]
+        if missing:
+            f = missing[0]
+            raise DownloadError(f"no checksum is published for {f.name}, so deepdojo does not download it unverified",
+                                where=f"download:{key}", fix=f"download {f.url} yourself and put it at {folder / f.name}")
     return [fetch(f.url, folder / f.name, sha256=f.sha256, md5=f.md5, size=f.size, log=log) for f in entry.files]
 
 
@@ -259,6 +273,10 @@ def load_download(name: str, *, size: int | None = None, valid_pct: float = 0.2,
         from deepdojo.data.pets import load_pets
 
         return load_pets(paths, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+    if entry.reader == "pennfudan":
+        from deepdojo.data.pennfudan import load_pennfudan
+
+        return load_pennfudan(paths, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     if entry.reader == "omniglot":
         from deepdojo.data.omniglot import load_omniglot
 

@@ -154,3 +154,26 @@ def test_oxford_pets_trimaps_become_a_mask_folder(server, monkeypatch, tmp_path)
 def test_catalogue_pins_torchvisions_pet_md5s():
     assert {f.name: f.md5 for f in download.CATALOGUE["oxford_pets"].files} == {
         "images.tar.gz": "5c4f3ee8e5d25df40f4fd59a7f44e54c", "annotations.tar.gz": "95a8c909bbe2e81eed6a22bccdf3f68f"}
+
+
+def test_pennfudan_is_never_fetched_unverified_and_reads_a_zip_put_by_hand(monkeypatch, tmp_path):
+    from deepdojo.data.download import downloads_dir
+
+    with pytest.raises(DownloadError) as e:  # no server is contacted: the entry has no digest
+        load_download("pennfudan")
+    msg = str(e.value)
+    target = downloads_dir() / "pennfudan" / "PennFudanPed.zip"
+    assert "no checksum is published" in msg and str(target) in msg and "\n" not in msg
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i in range(5):
+            h, w = 60 + 10 * i, 50
+            inst = np.zeros((h, w), np.uint8)
+            inst[10:40, 5:20], inst[10:40, 30:45] = 1, 2  # two pedestrians
+            z.writestr(f"PennFudanPed/PNGImages/FudanPed{i:05d}.png", png(np.full((h, w, 3), 90, np.uint8)))
+            z.writestr(f"PennFudanPed/PedMasks/FudanPed{i:05d}_mask.png", png(inst))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(buf.getvalue())
+    data = load_download("penn-fudan", size=24, valid_pct=0.4)
+    assert data.task == "segmentation" and data.classes == ["background", "person"]
+    assert set(data.train.y.unique().tolist()) == {0, 1} and data.train.y.shape[1:] == (24, 24)
