@@ -9,7 +9,7 @@ embedding. Target: the network wins by a wide margin (>= 1.5x the baseline and
 >= 0.2 above it). Prints both, the ratio, and a verdict.
 
     python benchmarks/one_shot.py                 # full: 30 epochs, 100 identities (the lead's run)
-    python benchmarks/one_shot.py --quick         # 3 epochs, 60 identities: proves it runs
+    python benchmarks/one_shot.py --quick         # 6 epochs, 60 identities: proves it runs
 """
 
 from __future__ import annotations
@@ -34,17 +34,17 @@ def valid_arrays(data) -> tuple[torch.Tensor, torch.Tensor]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="3 epochs on 60 identities")
+    ap.add_argument("--quick", action="store_true", help="6 epochs on 60 identities")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--identities", type=int, default=100)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--mining", default="all", choices=["all", "batch_hard", "semi_hard"])
     ap.add_argument("--episodes", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if args.quick:
-        args.epochs, args.identities = 3, 60
+        args.epochs, args.identities = 6, 60
     torch.set_num_threads(args.threads)
     data = load_glyphs(n_identities=args.identities, per_identity=20, seed=args.seed, valid_pct=0.3)
     x, y = valid_arrays(data)
