@@ -39,6 +39,8 @@ bench: install-test
 	$(BIN)/python benchmarks/shakespeare_char.py --data ../shared/data/tinyshakespeare.txt --out benchmarks/results
 	$(BIN)/python benchmarks/dates_seq2seq.py --out benchmarks/results
 	$(BIN)/python benchmarks/nms.py
+	$(BIN)/python benchmarks/one_shot.py
+	$(BIN)/python benchmarks/missing_labels.py
 	$(BIN)/python benchmarks/detection_shapes.py
 	$(BIN)/python benchmarks/segmentation_shapes.py
 
