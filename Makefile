@@ -42,6 +42,8 @@ bench: install-test
 	$(BIN)/python benchmarks/dates_seq2seq.py --out benchmarks/results
 	$(BIN)/python benchmarks/nms.py
 	$(BIN)/python benchmarks/collab.py
+	$(BIN)/python benchmarks/one_shot.py
+	$(BIN)/python benchmarks/missing_labels.py
 	$(BIN)/python benchmarks/detection_shapes.py
 	$(BIN)/python benchmarks/segmentation_shapes.py
 	$(BIN)/python benchmarks/style_transfer.py --size 256 --steps 300 --threads 2

@@ -82,6 +82,24 @@ class Predictor:
         return [{"input": name, **self.task.format_prediction(out, self.classes, top), **self.preprocessor.flags(item)}
                 for (name, item), out in zip(items, outs)]
 
+    def verify(self, inputs: list, strict: bool = False) -> dict[str, Any]:
+        """Verification runs: every input's embedding, and each input after the first compared with the first
+        (``distance``, and ``same`` under the threshold chosen on validation).
+
+        Two images of one identity -> ``{"pairs": [{"a", "b", "distance", "same", "threshold"}], "embeddings": [...]}``.
+        """
+        if not hasattr(self.task, "compare_embeddings"):
+            raise DataError(f"this run's task ({self.task.name}) does not compare inputs", where="predict",
+                            fix="predict each input on its own")
+        results = self.predict_items(inputs, strict=strict)
+        if len(results) < 2:
+            raise DataError("verification compares two or more images; got one", where=", ".join(map(str, inputs)),
+                            fix="pass the reference image first, then the image(s) to check against it")
+        first = torch.tensor(results[0]["embedding"])
+        pairs = [{"a": results[0]["input"], "b": r["input"],
+                  **self.task.compare_embeddings(first, torch.tensor(r["embedding"]))} for r in results[1:]]
+        return {"pairs": pairs, "embeddings": results}
+
     @property
     def notes(self) -> list[str]:
         """Warnings about inputs unlike the training data, one line each."""

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         results = [predictor.predict_input(item, top=args.top) for item in args.inputs]
     else:
         predictor = Predictor.from_run(args.run_dir, checkpoint=args.checkpoint)
+        if hasattr(predictor.task, "compare_embeddings"):  # verification: distances between the inputs
+            return _verify(predictor, args)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # each note is printed once below, as one line
             results = predictor.predict_items(args.inputs, top=args.top, strict=args.strict)
@@ -53,4 +55,21 @@ def run(args: argparse.Namespace) -> int:
             top = ", ".join(f"{t.get('class', t.get('token'))} {t['probability']:.3f}" for t in r.get("top", []))
             cold = f"  [cold start: {r['cold_start']}]" if r.get("cold_start") else ""  # ratings: an unseen id
             print(f"{r['input']}: {r['prediction']}" + (f"  ({top})" if top else "") + cold)
+    return 0
+
+
+def _verify(predictor, args: argparse.Namespace) -> int:
+    """``a.png b.png [c.png ...]``: each later image against the first: distance and same/different."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = predictor.verify(args.inputs, strict=args.strict)
+    for note in predictor.notes:
+        sys.stderr.write(f"deepdojo: warning: {note}\n")
+    if args.json:
+        emit_json({"run_dir": str(Path(args.run_dir)), **out})
+        return 0
+    for p in out["pairs"]:
+        verdict = ("same" if p["same"] else "different") if "same" in p else "no threshold chosen (run had no validation)"
+        limit = f" (threshold {p['threshold']:.4f})" if "threshold" in p else ""
+        print(f"{p['a']} vs {p['b']}: distance {p['distance']:.4f} -> {verdict}{limit}")
     return 0

@@ -1,5 +1,5 @@
 """Datasets fetched once from the internet: ``download:NAME`` (mnist, fashion_mnist, cifar10, imagenette160,
-movielens100k).
+movielens100k, omniglot, oxford_pets; pennfudan, which publishes no checksum, is read once put in the cache by hand).
 
 Each entry of :data:`CATALOGUE` names its files with URL, published digest
 and size. Files land in ``$DEEPDOJO_CACHE/downloads/<name>/`` (see
@@ -62,14 +62,17 @@ class RemoteDataset:
     """A downloadable dataset: its files, the reader that turns them into :class:`Data`, class names."""
 
     files: tuple[RemoteFile, ...]
-    reader: str  # "idx", "cifar_binary", "image_tgz" or "ratings_zip"
+    reader: str  # "idx", "cifar_binary", "image_tgz", "ratings_zip", "omniglot", "pets_trimaps" or "pennfudan"
     classes: tuple[str, ...] = ()
     about: str = ""
     class_names: dict[str, str] = field(default_factory=dict)  # folder name -> readable name
+    manual: bool = False  # no published digest: never fetched; the user puts the file in the cache by hand
 
 
 _MNIST = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 _FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_PETS = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/"
+_OMNIGLOT = "https://github.com/brendenlake/omniglot/raw/master/python/"
 IMAGENETTE_CLASSES = {
     "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
     "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn", "n03417042": "garbage truck",
@@ -125,8 +128,31 @@ CATALOGUE: dict[str, RemoteDataset] = {
                           md5="0e33842e24a9c977be4e0107933c0723", size=4924029),),
         reader="ratings_zip", about="100,000 movie ratings 1-5 by 943 users of 1,682 movies (1997-98), with titles",
     ),
+    "omniglot": RemoteDataset(
+        # the publisher gives no digest; these are the MD5s torchvision's Omniglot class checks
+        files=(RemoteFile(_OMNIGLOT + "images_background.zip", md5="68d2efa1b9178cc56df9314c21c6e718"),
+               RemoteFile(_OMNIGLOT + "images_evaluation.zip", md5="6b91aef0f799c5bb55b94e3f2daec811")),
+        reader="omniglot",
+        about="1,623 handwritten characters of 50 alphabets, 20 drawings each: one-shot verification "
+              "(30 background alphabets train/valid, 20 evaluation alphabets the sealed test)",
+    ),
+    "oxford_pets": RemoteDataset(
+        # the publisher gives no digest; these are the MD5s torchvision's OxfordIIITPet class checks
+        files=(RemoteFile(_PETS + "images.tar.gz", md5="5c4f3ee8e5d25df40f4fd59a7f44e54c", size=791918971),
+               RemoteFile(_PETS + "annotations.tar.gz", md5="95a8c909bbe2e81eed6a22bccdf3f68f", size=19173078)),
+        reader="pets_trimaps",
+        about="7,390 cat and dog photos with trimaps: segmentation into background / pet / border",
+    ),
+    "pennfudan": RemoteDataset(
+        # no checksum is published for this zip: deepdojo does not download it unverified (see data/pennfudan.py)
+        files=(RemoteFile("https://www.cis.upenn.edu/~jshi/ped_html/PennFudanPed.zip"),),
+        reader="pennfudan", manual=True,
+        about="170 street photos with 345 pedestrians (instance masks): segmentation into background / person",
+    ),
 }
-ALIASES = {"fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "ml-100k": "movielens100k", "movielens": "movielens100k", "imagenette": "imagenette160",
+ALIASES = {"pets": "oxford_pets", "oxford-iiit-pet": "oxford_pets", "penn-fudan": "pennfudan",
+           "fashion-mnist": "fashion_mnist", "cifar-10": "cifar10", "imagenette": "imagenette160",
+           "ml-100k": "movielens100k", "movielens": "movielens100k",
            "imagenette-160": "imagenette160"}
 
 
@@ -220,6 +246,12 @@ def download_files(name: str, cache_dir: str | Path | None = None, log: Callable
     """Fetch (or find in the cache) every file of catalogue entry ``name``; their local paths."""
     key, entry = lookup(name)
     folder = downloads_dir(cache_dir) / key
+    if entry.manual:
+        missing = [f for f in entry.files if not (folder / f.name).is_file()]
+        if missing:
+            f = missing[0]
+            raise DownloadError(f"no checksum is published for {f.name}, so deepdojo does not download it unverified",
+                                where=f"download:{key}", fix=f"download {f.url} yourself and put it at {folder / f.name}")
     return [fetch(f.url, folder / f.name, sha256=f.sha256, md5=f.md5, size=f.size, log=log) for f in entry.files]
 
 
@@ -248,6 +280,18 @@ def load_download(name: str, *, size: int | None = None, valid_pct: float = 0.2,
     if entry.reader == "image_tgz":
         return _load_image_tgz(key, entry, paths[0], size=size or 160, valid_pct=valid_pct, seed=seed,
                                batch_size=batch_size, augment=augment)
+    if entry.reader == "pets_trimaps":
+        from deepdojo.data.pets import load_pets
+
+        return load_pets(paths, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+    if entry.reader == "pennfudan":
+        from deepdojo.data.pennfudan import load_pennfudan
+
+        return load_pennfudan(paths, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
+    if entry.reader == "omniglot":
+        from deepdojo.data.omniglot import load_omniglot
+
+        return load_omniglot(paths, size=size, valid_pct=valid_pct, seed=seed, batch_size=batch_size)
     if entry.reader == "idx":
         parts, classes = _idx_parts(paths), list(entry.classes)
     else:

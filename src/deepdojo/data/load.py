@@ -52,6 +52,10 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         from deepdojo.data.pairs import load_dates
 
         return load_dates(seed=seed, batch_size=batch_size, valid_pct=valid_pct, test_pct=test_pct)
+    if text == "builtin:glyphs":  # generated glyph identities for verification / one-shot (identities held out)
+        from deepdojo.data.identities import load_glyphs
+
+        return load_glyphs(seed=seed, batch_size=batch_size, valid_pct=valid_pct, test_pct=test_pct)
     if text.startswith("builtin:"):
         from deepdojo.data.builtin import load_builtin
 
@@ -94,6 +98,11 @@ def load_data(source: str | Path | Data | ImageFolder, *, size: int | None = Non
         return load_mask_folder(text, valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size)
     folder = ImageFolder(text, size=size, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, dedupe=dedupe,
                          test_pct=test_pct, leak_check=leak_check, rehash=rehash)
+    from deepdojo.data.identities import HELD_OUT_IDENTITY_TASKS, identity_folder
+
+    if task in HELD_OUT_IDENTITY_TASKS:  # one folder per identity; valid/test identities unseen in training
+        return identity_folder(folder, valid_pct=valid_pct, test_pct=test_pct, seed=seed, batch_size=batch_size,
+                               augment=augment)
     return folder.to_data(batch_size=batch_size, augment=augment, seed=seed)
 
 

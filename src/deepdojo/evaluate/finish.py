@@ -136,6 +136,13 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
 
             interp = AutoencoderView.from_learner(learn, passes["valid"])
             out["interpretation"] = interp.summary()
+        elif task.interpretation == "embeddings":  # verification: galleries, false accepts / rejects at the threshold
+            from deepdojo.evaluate.embeddings import embedding_interpretation
+            from deepdojo.evaluate.interpret import split_ids
+
+            v = passes["valid"]
+            out["interpretation"] = embedding_interpretation(v.decoded, v.targets, getattr(task, "threshold", None),
+                                                             data.classes, split_ids(data, "valid"))
     write_sequence_outputs(learn)  # text samples / attention maps, for the tasks whose report shows them
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)

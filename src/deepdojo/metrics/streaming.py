@@ -165,6 +165,12 @@ def _registry() -> dict:
         names[measure] = lambda measure=measure: r.plain_metric(measure)
     names["crps_gaussian"] = lambda: d.CRPS("gaussian")
     names["crps_ensemble"] = lambda: d.CRPS("ensemble")
+    from deepdojo.metrics import verification as v
+
+    for cls in (v.VerificationAuc, v.EqualErrorRate, v.VerificationAccuracy, v.Spread):
+        names[cls.name] = cls
+    for n_way in (5, 10, 20):
+        names[f"one_shot_{n_way}way"] = lambda n_way=n_way: v.OneShotAccuracy(n_way)
     return names
 
 

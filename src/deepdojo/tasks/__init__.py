@@ -18,7 +18,8 @@ from deepdojo.tasks.multilabel import MultiLabel
 from deepdojo.tasks.regression import Regression
 from deepdojo.tasks.segmentation import Segmentation
 from deepdojo.tasks.seq2seq import Seq2SeqTask
+from deepdojo.tasks.verification import Verification
 
 __all__ = ["Autoencoder", "Classification", "Collab", "Detection", "LanguageModel", "Localization", "MultiLabel", "Regression", "Segmentation",
-           "Seq2SeqTask", "Task", "get_task", "register_task",
+           "Seq2SeqTask", "Task", "Verification", "get_task", "register_task",
            "task_names"]
