@@ -117,3 +117,14 @@ def test_segmentation_without_out_is_a_one_line_error_and_writes_nothing(tmp_pat
     assert main(["predict", "RUN", path]) == 2
     err = capsys.readouterr().err
     assert "--out" in err and len(err.strip().splitlines()) == 1
+
+
+def test_detection_cli_prints_boxes_in_original_pixels(tmp_path, monkeypatch, capsys):
+    path = picture(tmp_path / "wide.png", 320, 160, (120, 40, 200, 100))
+    p = predictor(PerfectDetector(), "detection", DETECT, None)
+    monkeypatch.setattr(Predictor, "from_run", classmethod(lambda cls, *a, **k: p))
+    assert main(["predict", "RUN", path]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{path}: 1 boxes  square 1.00 [")
+    x0, y0, x1, y1 = (float(v) for v in line.split("[")[1].rstrip("]").split(", "))
+    assert np.allclose([x0, y0, x1, y1], (120, 40, 200, 100), atol=7.5)
