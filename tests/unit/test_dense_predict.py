@@ -128,3 +128,13 @@ def test_detection_cli_prints_boxes_in_original_pixels(tmp_path, monkeypatch, ca
     assert line.startswith(f"{path}: 1 boxes  square 1.00 [")
     x0, y0, x1, y1 = (float(v) for v in line.split("[")[1].rstrip("]").split(", "))
     assert np.allclose([x0, y0, x1, y1], (120, 40, 200, 100), atol=7.5)
+
+
+def test_localization_box_is_placed_in_the_original_image():
+    from deepdojo.tasks import get_task
+
+    task = get_task("localization", image_size=[SIZE, SIZE])
+    g = InputGeometry.stretch(200, 100, SIZE, SIZE)
+    placed = task.to_original({"object": True, "class": "square", "box": [32.0, 32.0, 64.0, 64.0]}, g)
+    assert placed["box"] == [100.0, 50.0, 200.0, 100.0] and placed["image_size"] == [200, 100]
+    assert "box" not in task.to_original({"object": False, "p_object": 0.1}, g)
