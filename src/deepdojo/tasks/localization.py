@@ -195,10 +195,7 @@ class Localization(Task):
 
     def to_original(self, result: dict[str, Any], geometry) -> dict[str, Any]:
         """The box in model pixels -> the original image's pixels (undoing the inference resize/crop)."""
-        placed = {**result, "image_size": [geometry.width, geometry.height]}
-        if "box" in result:
-            placed["box"] = geometry.box_to_original(result["box"])
-        return placed
+        return {**result, "box": geometry.box_to_original(result["box"])} if "box" in result else result
 
     def state(self) -> dict[str, Any]:
         return {"image_size": self.image_size, "box_weight": self.box_weight}
