@@ -79,8 +79,12 @@ class Predictor:
             raise DataError("no inputs found", where=", ".join(map(str, inputs)), fix="pass files, rows or texts")
         x = self.preprocessor.encode([item for _, item in items], strict=strict)
         outs = decoded_outputs(self.model, x, self.task)
-        return [{"input": name, **self.task.format_prediction(out, self.classes, top), **self.preprocessor.flags(item)}
-                for (name, item), out in zip(items, outs)]
+        results = [{"input": name, **self.task.format_prediction(out, self.classes, top), **self.preprocessor.flags(item)}
+                   for (name, item), out in zip(items, outs)]
+        geometries = getattr(self.preprocessor, "geometries", None)  # images: model pixels -> original pixels
+        if geometries and len(geometries) == len(results):
+            results = [self.task.to_original(r, g) for r, g in zip(results, geometries)]
+        return results
 
     def verify(self, inputs: list, strict: bool = False) -> dict[str, Any]:
         """Verification runs: every input's embedding, and each input after the first compared with the first
@@ -145,7 +149,9 @@ class Predictor:
             out = decoded_outputs(self.model, self.preprocessor.encode([item], strict=strict), self.task)[0]
         name = item if isinstance(item, str) else type(item).__name__
         flags = self.preprocessor.flags(item) if self.preprocessor is not None else {}
-        return {"input": name, **self.task.format_prediction(out, self.classes, top), **flags}
+        result = {"input": name, **self.task.format_prediction(out, self.classes, top), **flags}
+        geometries = getattr(self.preprocessor, "geometries", None)  # images: model pixels -> original pixels
+        return self.task.to_original(result, geometries[0]) if geometries else result
 
 
 def load_learner(path: str | Path) -> Predictor:

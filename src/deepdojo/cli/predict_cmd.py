@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from deepdojo.cli.common import emit_json
+from deepdojo.cli.dense_output import format_line, write_masks
 
 
 def add_parser(sub) -> None:
@@ -28,6 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--top", type=int, default=3, help="how many classes to list per input")
     p.add_argument("--strict", action="store_true",
                    help="refuse inputs that differ from the training data (size, channels) instead of warning")
+    p.add_argument("--out", default=None, help="segmentation: folder for one mask PNG per input (class ids, original size)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 
@@ -48,10 +50,15 @@ def run(args: argparse.Namespace) -> int:
             results = predictor.predict_items(args.inputs, top=args.top, strict=args.strict)
         for note in predictor.notes:
             sys.stderr.write(f"deepdojo: warning: {note}\n")
+    results = write_masks(results, args.out)
     if args.json:
         emit_json({"run_dir": str(Path(args.run_dir)), "predictions": results})
     else:
         for r in results:
+            line = format_line(r)
+            if line is not None:
+                print(line)
+                continue
             top = ", ".join(f"{t.get('class', t.get('token'))} {t['probability']:.3f}" for t in r.get("top", []))
             cold = f"  [cold start: {r['cold_start']}]" if r.get("cold_start") else ""  # ratings: an unseen id
             print(f"{r['input']}: {r['prediction']}" + (f"  ({top})" if top else "") + cold)

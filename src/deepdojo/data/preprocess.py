@@ -102,6 +102,7 @@ class ImagePreprocessor(Preprocessor):
         # no mean/std: the model takes raw pixel values (an exported graph with the normalization baked in)
         self.transform = ImageBatchTransform(spec["mean"], spec["std"]) if spec.get("mean") is not None else None
         self.shape = (spec["channels"], spec["height"], spec["width"])
+        self.geometries: list = []  # filled by encode: each input's InputGeometry
 
     def describe(self) -> str:
         c, h, w = self.shape
@@ -141,16 +142,19 @@ class ImagePreprocessor(Preprocessor):
         try:
             with Image.open(path) as im:
                 native_c = _native_channels(im.mode)
+                size = im.size[::-1] if im.getexif().get(0x0112) in (5, 6, 7, 8) else im.size  # decode turns by EXIF
         except Exception:
-            native_c = None  # decode_image names the problem below
+            native_c, size = None, None  # decode_image names the problem below
         max_pixels = spec.get("max_pixels") or 89_478_485
         c, h, w = self.shape
         if native_c is not None and native_c != c:
             self._channels_note(native_c, str(path), strict)
         if spec.get("size") is not None:  # training resized every file the same way: do exactly that
             a = decode_image(path, size=spec["size"], mode=spec["mode"], max_pixels=max_pixels)
+            self._record(*size)
             return _chw(a)
         a = decode_image(path, mode=spec["mode"], max_pixels=max_pixels)  # native size, as training decoded
+        self._record(a.shape[1], a.shape[0])
         if a.shape[:2] == (h, w):
             return _chw(a)
         return self._resized(Image.fromarray(a), str(path), strict)
@@ -160,6 +164,7 @@ class ImagePreprocessor(Preprocessor):
 
         c, h, w = self.shape
         im = to_8bit(im)
+        self._record(*im.size)
         if _native_channels(im.mode) != c:
             self._channels_note(_native_channels(im.mode), where, strict)
             im = im.convert(self.spec["mode"])
@@ -187,7 +192,17 @@ class ImagePreprocessor(Preprocessor):
                        fix=f"pass {w}x{h} images, or train with --size to fix one input size")
         return _chw(np.asarray(im.resize((w, h), Image.BILINEAR), dtype=np.uint8))
 
+    def _record(self, width: int, height: int) -> None:
+        """Note where this input's model pixels come from (:attr:`geometries`, one per encoded input)."""
+        from deepdojo.data.geometry import InputGeometry
+
+        c, h, w = self.shape
+        size = self.spec.get("size")
+        self.geometries.append(InputGeometry.resize_crop(width, height, size) if size is not None
+                               else InputGeometry.stretch(width, height, w, h))
+
     def encode(self, items, strict=False):
+        self.geometries = []  # one InputGeometry per item: model pixels -> original pixels
         x = torch.stack([self.raw(item, strict) for item in items])  # (B, C, H, W) uint8
         return self.transform(x, None, None)[0] if self.transform is not None else x.float()
 

@@ -132,6 +132,14 @@ class Task:
         """One decoded output -> what ``predict`` prints (JSON-ready)."""
         return {"prediction": out.tolist()}
 
+    def to_original(self, result: dict[str, Any], geometry) -> dict[str, Any]:
+        """A :meth:`format_prediction` result in model pixels -> the original image's pixels.
+
+        ``geometry`` is a :class:`deepdojo.data.geometry.InputGeometry`; outputs
+        that are not placed in the image (class scores) are returned unchanged.
+        """
+        return result
+
     # ----------------------------------------------------------- persistence
     def state(self) -> dict[str, Any]:
         """JSON-ready settings; ``get_task(name, **state)`` rebuilds the task (checkpoint metadata)."""

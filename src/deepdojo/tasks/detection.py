@@ -245,6 +245,11 @@ class Detection(Task):
                            "box": [round(float(v), 2) for v in r[:4]]} for r in rows],
                 "conf_threshold": self.conf_threshold}
 
+    def to_original(self, result: dict[str, Any], geometry) -> dict[str, Any]:
+        """Boxes in model pixels -> the original image's pixels (undoing the inference resize/crop)."""
+        boxes = [{**b, "box": geometry.box_to_original(b["box"])} for b in result["boxes"]]
+        return {**result, "boxes": boxes, "image_size": [geometry.width, geometry.height]}
+
     def state(self) -> dict[str, Any]:
         return {"anchors": self.anchors, "image_size": self.image_size, "conf_threshold": self.conf_threshold,
                 "iou_threshold": self.iou_threshold, "max_det": self.max_det, "box_weight": self.box_weight}

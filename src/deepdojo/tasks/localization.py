@@ -193,5 +193,9 @@ class Localization(Task):
                           "box": [round(float(v), 2) for v in out[1:5]]})
         return shown
 
+    def to_original(self, result: dict[str, Any], geometry) -> dict[str, Any]:
+        """The box in model pixels -> the original image's pixels (undoing the inference resize/crop)."""
+        return {**result, "box": geometry.box_to_original(result["box"])} if "box" in result else result
+
     def state(self) -> dict[str, Any]:
         return {"image_size": self.image_size, "box_weight": self.box_weight}

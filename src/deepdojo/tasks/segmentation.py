@@ -92,5 +92,14 @@ class Segmentation(Task):
         return {"mask": mask.tolist(), "pixels": {n: c for n, c in zip(names, counts) if c},
                 "classes": names}
 
+    def to_original(self, result: dict[str, Any], geometry) -> dict[str, Any]:
+        """The class-id mask resized (nearest) to the original image; pixel counts and shares recounted."""
+        mask = geometry.mask_to_original(np.asarray(result["mask"], dtype=np.int64))  # (height, width)
+        names = result["classes"]
+        counts = np.bincount(mask.reshape(-1), minlength=len(names))
+        return {**result, "mask": mask.tolist(), "pixels": {n: int(c) for n, c in zip(names, counts) if c},
+                "share": {n: round(float(c) / mask.size, 6) for n, c in zip(names, counts) if c},
+                "image_size": [geometry.width, geometry.height]}
+
     def state(self) -> dict[str, Any]:
         return {"dice_weight": self.dice_weight}
