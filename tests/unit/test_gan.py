@@ -1,0 +1,115 @@
+"""GAN task: alternating D/G steps move only their own network; TTUR; resume is bit-exact; losses vs a direct computation."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deepdojo.data.load import load_data
+from deepdojo.errors import ConfigError
+from deepdojo.models.gan import GAN
+from deepdojo.tasks import get_task
+from deepdojo.tasks.gan import d_loss, g_loss
+from deepdojo.train.learner import Learner
+
+
+def _learner(run_dir=None, callbacks=(), conditional=False, **task_kw):
+    data = load_data("builtin:digits", batch_size=64)
+    torch.manual_seed(0)
+    model = GAN(data.input_shape, z_dim=8, width=8, num_classes=data.num_classes if conditional else 0)
+    return Learner(model, data, task=get_task("gan", **task_kw), progress=False, seed=0, run_dir=run_dir,
+                   callbacks=list(callbacks), opt="adam")
+
+
+def test_losses_match_a_direct_computation():
+    real, fake = torch.tensor([[2.0], [-1.0]]), torch.tensor([[0.5], [-3.0]])
+    sig = torch.sigmoid
+    want = -(0.9 * torch.log(sig(real)) + 0.1 * torch.log(1 - sig(real))).mean() - torch.log(1 - sig(fake)).mean()
+    assert torch.allclose(d_loss(real, fake, "nonsaturating", 0.1), want, atol=1e-6)
+    assert torch.allclose(g_loss(fake, "nonsaturating"), -torch.log(sig(fake)).mean(), atol=1e-6)
+    assert torch.allclose(d_loss(real, fake, "hinge", 0.0), F.relu(1 - real).mean() + F.relu(1 + fake).mean())
+    assert torch.allclose(g_loss(fake, "hinge"), -fake.mean())
+
+
+def test_each_step_moves_only_its_own_network():
+    learn = _learner()
+    gan = learn.model
+    d0 = {k: v.clone() for k, v in gan.discriminator.state_dict().items()}
+    g0 = {k: v.clone() for k, v in gan.generator.state_dict().items()}
+    seen = []
+    learn.callbacks = []  # the step alone, outside fit: no guards waiting for before_fit
+    learn.add_callbacks([])
+    task = learn.task
+    orig_step = learn.opt.step
+
+    def step(*a, **kw):
+        seen.append({"g_grads": any(p.grad is not None for p in gan.generator.parameters()),
+                     "d_grads": any(p.grad is not None for p in gan.discriminator.parameters())})
+        return orig_step(*a, **kw)
+
+    learn.opt.step = step
+    xb, yb = next(iter(learn.data.train))
+    task.train_step(learn, xb, yb)
+    assert seen == [{"g_grads": False, "d_grads": True}, {"g_grads": True, "d_grads": False}]
+    assert all(not torch.equal(v, gan.discriminator.state_dict()[k]) for k, v in d0.items() if v.is_floating_point()
+               and "running" not in k and k.endswith("weight"))
+    assert any(not torch.equal(v, gan.generator.state_dict()[k]) for k, v in g0.items() if k.endswith("weight"))
+
+
+def test_ttur_scales_the_discriminator_lr_during_its_step_only():
+    learn = _learner(d_lr_ratio=4.0)
+    learn.callbacks = []
+    learn.add_callbacks([])
+    lrs = []
+    orig_step = learn.opt.step
+    learn.opt.step = lambda *a, **kw: (lrs.append([g["lr"] for g in learn.opt.param_groups]), orig_step(*a, **kw))[1]
+    for g in learn.opt.param_groups:
+        g["lr"] = 1e-3
+    xb, yb = next(iter(learn.data.train))
+    learn.task.train_step(learn, xb, yb)
+    groups = [g.get("layer_group", 0) for g in learn.opt.param_groups]
+    for step_lrs in lrs:
+        assert [lr for lr, grp in zip(step_lrs, groups) if grp == 1] == pytest.approx([4e-3] * groups.count(1))
+        assert [lr for lr, grp in zip(step_lrs, groups) if grp == 0] == pytest.approx([1e-3] * groups.count(0))
+    assert all(g["lr"] == pytest.approx(1e-3) for g in learn.opt.param_groups)  # restored after the step
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_mid_epoch_resume_is_bit_exact_with_both_networks(tmp_path, conditional):
+    from deepdojo.train.callbacks import Callback
+    from deepdojo.train.resume import TrainingCheckpoints
+
+    class Crash(Callback):
+        def after_batch(self):
+            if self.learn.step == 5:
+                raise RuntimeError("crash")
+
+    def make(run_dir, *cbs):
+        learn = _learner(run_dir, cbs, conditional=conditional, d_lr_ratio=2.0)
+        learn.callback(TrainingCheckpoints).every_steps = 2
+        return learn
+
+    ref = make(tmp_path / "ref")
+    ref.fit(2, 2e-3)
+    with pytest.raises(RuntimeError, match="crash"):
+        make(tmp_path / "run", Crash()).fit(2, 2e-3)
+    resumed = make(tmp_path / "run")
+    resumed.fit(2, 2e-3, resume=True)
+    a, b = resumed.model.state_dict(), ref.model.state_dict()
+    assert set(a) == set(b) and any(k.startswith("generator.") for k in a) and any(k.startswith("discriminator.") for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    sa, sb = resumed.opt.state_dict()["state"], ref.opt.state_dict()["state"]
+    assert all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sb)  # both networks' Adam moments
+    assert [r["valid_loss"] for r in resumed.history] == [r["valid_loss"] for r in ref.history]
+
+
+def test_conditional_generator_needs_labels_and_bad_settings_are_config_errors():
+    gan = GAN((1, 8, 8), z_dim=4, width=4, num_classes=3)
+    assert gan.sample(6).shape == (6, 1, 8, 8)
+    with pytest.raises(ConfigError, match="labels"):
+        gan.generator(torch.zeros(2, 4))
+    with pytest.raises(ConfigError, match="loss"):
+        get_task("gan", loss="wasserstein")
+    with pytest.raises(ConfigError, match="smoothing"):
+        get_task("gan", smooth=0.7)
+    with pytest.raises(ConfigError, match="images"):
+        GAN((64,))
