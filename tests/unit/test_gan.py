@@ -113,3 +113,22 @@ def test_conditional_generator_needs_labels_and_bad_settings_are_config_errors()
         get_task("gan", smooth=0.7)
     with pytest.raises(ConfigError, match="images"):
         GAN((64,))
+
+
+def test_frechet_distance_matches_scipy_sqrtm_and_coverage_counts():
+    import numpy as np
+    from scipy import linalg
+
+    from deepdojo.metrics.frechet import class_coverage, frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
+    b = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 5)) + 0.7
+    mu_a, mu_b, s_a, s_b = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    want = ((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * linalg.sqrtm(s_a @ s_b).real)
+    assert frechet_distance(a, b) == pytest.approx(want, rel=1e-6)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    cov = class_coverage(np.array([1, 1, 1, 3]), 4)
+    assert cov["coverage"] == 0.5 and cov["shares"] == [0.0, 0.75, 0.0, 0.25] and cov["missing"] == [0, 2]
+    with pytest.raises(ValueError, match="same D"):
+        frechet_distance(a, b[:, :3])
