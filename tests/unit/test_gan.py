@@ -132,3 +132,37 @@ def test_frechet_distance_matches_scipy_sqrtm_and_coverage_counts():
     assert cov["coverage"] == 0.5 and cov["shares"] == [0.0, 0.75, 0.0, 0.25] and cov["missing"] == [0, 2]
     with pytest.raises(ValueError, match="same D"):
         frechet_distance(a, b[:, :3])
+
+
+def test_a_constant_generator_is_named_mode_collapse_in_the_record_and_the_progress_output(capsys):
+    learn = _learner()
+    gen = learn.model.generator
+    seed_forward = gen.forward
+    gen.forward = lambda z, y=None: seed_forward(z, y) * 0 + gen.up[-1].bias.view(1, -1, 1, 1)  # one image for all z
+    from deepdojo.train.gan_watch import GANWatch
+
+    learn.remove_callback(GANWatch).add_callbacks([GANWatch(quiet=False)])
+    learn.fit(1, 1e-3)
+    assert "mode_collapse" in learn.history[-1]["gan_failures"]
+    out = capsys.readouterr().out
+    assert "GAN: mode_collapse" in out and "Try:" in out
+
+
+def test_a_healthy_short_run_names_no_failure_and_records_both_losses():
+    learn = _learner()
+    learn.fit(1, 2e-3)
+    rec = learn.history[-1]
+    assert rec["gan_failures"] == [] and rec["d_loss"] > 0.05 and rec["g_loss"] > 0
+
+
+def test_discriminator_wins_and_frozen_losses_are_named_from_planted_loss_traces():
+    from deepdojo.metrics.gan_health import gan_failures
+
+    names = lambda fs: [f["name"] for f in fs]  # noqa: E731
+    assert names(gan_failures([1e-5 * (1 + i % 3) for i in range(30)], [12.0 + i % 2 for i in range(30)])) \
+        == ["discriminator_wins"]
+    assert names(gan_failures([0.69] * 30, [0.7] * 30)) == ["frozen_losses"]
+    healthy = gan_failures([0.6 + 0.1 * (i % 3) for i in range(30)], [0.9 + 0.2 * (i % 2) for i in range(30)])
+    assert healthy == []
+    fixes = gan_failures([0.0] * 30, [5.0] * 30)
+    assert {f["name"] for f in fixes} == {"discriminator_wins", "frozen_losses"} and all("try" in f["fix"] for f in fixes)

@@ -78,6 +78,8 @@ class Discriminator(nn.Module):
 class GAN(nn.Module):
     """Generator + discriminator; ``forward(x)`` is the discriminator's logit (what evaluation passes call)."""
 
+    adversarial = True  # the Learner adds GANWatch (failure detectors) for such models
+
     def __init__(self, shape: tuple[int, int, int], z_dim: int = 32, width: int = 32, num_classes: int = 0):
         super().__init__()
         if len(shape) != 3:
