@@ -5,6 +5,7 @@ from deepdojo.models import cnn as _cnn  # noqa: F401
 from deepdojo.models import cnn1d as _cnn1d  # noqa: F401
 from deepdojo.models import collab as _collab  # noqa: F401
 from deepdojo.models import detection as _detection  # noqa: F401
+from deepdojo.models import gan as _gan  # noqa: F401
 from deepdojo.models import inception as _inception  # noqa: F401
 from deepdojo.models import language as _language  # noqa: F401
 from deepdojo.models import lenet as _lenet  # noqa: F401

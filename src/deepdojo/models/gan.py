@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from deepdojo.errors import ConfigError
+from deepdojo.models.registry import register_model
 
 
 class Generator(nn.Module):
@@ -107,3 +108,13 @@ class GAN(nn.Module):
             out = self.generator(z, None if y is None else y.to(dev))
         self.generator.train(was)
         return out
+
+
+@register_model("dcgan", kind="gan")
+def dcgan(num_classes: int = 1, input_shape: tuple[int, int, int] = (1, 8, 8), z_dim: int = 32, width: int = 32,
+          n_labels: int = 0) -> GAN:
+    """A DCGAN for images of ``input_shape``; ``n_labels > 0``: conditional on that many classes.
+
+    ``num_classes`` is the registry's output size (the discriminator's single logit) and is ignored.
+    """
+    return GAN(tuple(input_shape), z_dim=z_dim, width=width, num_classes=n_labels)

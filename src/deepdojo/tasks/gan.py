@@ -12,7 +12,7 @@ moves on its own loss. Stabilisers are options:
 
 >>> from deepdojo.tasks import get_task
 >>> get_task("gan", loss="hinge", smooth=0.0, d_lr_ratio=4.0)
-GANTask(loss='hinge', smooth=0.0, d_lr_ratio=4.0)
+GANTask(loss='hinge', smooth=0.0, d_lr_ratio=4.0, conditional=False)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from deepdojo.errors import ConfigError
+from deepdojo.errors import ConfigError, DataError
 from deepdojo.tasks.base import Task, register_task
 
 LOSSES = ("nonsaturating", "hinge")
@@ -50,7 +50,8 @@ class GANTask(Task):
     monitor = "valid_loss"
     minimize = True
 
-    def __init__(self, loss: str = "nonsaturating", smooth: float = 0.1, d_lr_ratio: float = 1.0):
+    def __init__(self, loss: str = "nonsaturating", smooth: float = 0.1, d_lr_ratio: float = 1.0,
+                 conditional: bool = False):
         if loss not in LOSSES:
             raise ConfigError(f"unknown GAN loss {loss!r}", where="loss", fix=f"use one of {', '.join(LOSSES)}")
         if not 0.0 <= smooth < 0.5:
@@ -59,6 +60,7 @@ class GANTask(Task):
             raise ConfigError(f"d_lr_ratio must be > 0, got {d_lr_ratio}", where="d_lr_ratio",
                               fix="e.g. 4.0 (TTUR: D learns 4x faster than G)")
         self.loss_kind, self.smooth, self.d_lr_ratio = loss, float(smooth), float(d_lr_ratio)
+        self.conditional = bool(conditional)
         self.last = {"d_loss": float("nan"), "g_loss": float("nan")}  # tensors of the last step (read once per epoch)
         self.train_step = self._step
 
@@ -96,7 +98,25 @@ class GANTask(Task):
         return g
 
     def output_size(self, data) -> int:
-        return 1
+        return 1  # the discriminator's logit
+
+    def default_arch(self, data) -> str | None:
+        return "dcgan"
+
+    def model_kwargs(self, data) -> dict[str, Any]:
+        shape = tuple(data.input_shape or ())
+        name = data.info.get("name")
+        if len(shape) != 3:
+            raise DataError(f"a GAN needs images (C, H, W), got samples of shape {shape}", where=str(name),
+                            fix="use an image folder or an image built-in (builtin:digits)")
+        n = len(data.train.dataset) if hasattr(data.train, "dataset") else len(getattr(data.train, "x", ()))
+        if n < 2:
+            raise DataError(f"a GAN needs many training images, got {n}", where=str(name),
+                            fix="add images (hundreds at least) to the folder")
+        if self.conditional and not data.num_classes:
+            raise DataError("a conditional GAN needs class labels", where=str(name),
+                            fix="use class subfolders, or drop conditional")
+        return {"n_labels": data.num_classes if self.conditional else 0}
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # evaluation passes see real images only: D's loss on them says how sure D is that real is real
@@ -113,4 +133,5 @@ class GANTask(Task):
         return []
 
     def state(self) -> dict[str, Any]:
-        return {"loss": self.loss_kind, "smooth": self.smooth, "d_lr_ratio": self.d_lr_ratio}
+        return {"loss": self.loss_kind, "smooth": self.smooth, "d_lr_ratio": self.d_lr_ratio,
+                "conditional": self.conditional}
