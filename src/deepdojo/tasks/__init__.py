@@ -11,13 +11,13 @@ from deepdojo.tasks.base import Task, get_task, register_task, task_names
 from deepdojo.tasks.classification import Classification
 from deepdojo.tasks.collab import Collab
 from deepdojo.tasks.detection import Detection
-from deepdojo.tasks.gan import GANTask
+from deepdojo.tasks.gan import ConditionalGAN, GANTask
 from deepdojo.tasks.language_model import LanguageModel
 from deepdojo.tasks.multilabel import MultiLabel
 from deepdojo.tasks.regression import Regression
 from deepdojo.tasks.segmentation import Segmentation
 from deepdojo.tasks.seq2seq import Seq2SeqTask
 
-__all__ = ["Classification", "Collab", "Detection", "GANTask", "LanguageModel", "MultiLabel", "Regression", "Segmentation",
+__all__ = ["Classification", "Collab", "ConditionalGAN", "Detection", "GANTask", "LanguageModel", "MultiLabel", "Regression", "Segmentation",
            "Seq2SeqTask", "Task", "get_task", "register_task",
            "task_names"]

@@ -135,3 +135,15 @@ class GANTask(Task):
     def state(self) -> dict[str, Any]:
         return {"loss": self.loss_kind, "smooth": self.smooth, "d_lr_ratio": self.d_lr_ratio,
                 "conditional": self.conditional}
+
+
+@register_task
+class ConditionalGAN(GANTask):
+    """``--task cgan``: a GAN conditioned on the folder's classes (``deepdojo generate RUN --class NAME``)."""
+
+    name = "cgan"
+    description = "images + classes -> a generator of images of a chosen class (conditional GAN)"
+
+    def __init__(self, loss: str = "nonsaturating", smooth: float = 0.1, d_lr_ratio: float = 1.0,
+                 conditional: bool = True):
+        super().__init__(loss, smooth, d_lr_ratio, conditional=True)
