@@ -30,6 +30,7 @@ bench: install-test
 	$(BIN)/python benchmarks/checkpoint_overhead.py
 	$(BIN)/python benchmarks/export_latency.py
 	$(BIN)/python benchmarks/speed_options.py
+	$(BIN)/python benchmarks/gan_digits.py
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/scratch_speed.py
 	$(BIN)/python benchmarks/transfer_digits.py

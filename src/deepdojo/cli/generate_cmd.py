@@ -1,4 +1,6 @@
-"""``deepdojo generate RUN``: sample text from a trained language model.
+"""``deepdojo generate RUN``: sample text from a trained language model, or a PNG grid from a GAN.
+
+For a GAN run: ``--n 64 --seed 0 [--class NAME] [--out grid.png]`` (see :mod:`deepdojo.cli.generate_images`).
 
 ``--seed`` makes the sample reproducible (the same run, prompt, settings and
 seed give the same text); ``--temperature`` below 1 makes it more
@@ -24,6 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("--temperature", type=float, default=1.0, help="< 1 sharper, > 1 more random, 0 greedy (default 1)")
     p.add_argument("--top-k", type=int, dest="top_k", default=None, help="draw only among the k most likely tokens")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same text (default 0)")
+    p.add_argument("--n", type=int, default=64, help="GAN runs: images in the grid (default 64)")
+    p.add_argument("--class", dest="class_name", default=None, help="conditional GAN runs: generate this class")
+    p.add_argument("--out", default=None, help="GAN runs: the PNG to write (default RUN/generated.png)")
     p.add_argument("--checkpoint", default="best", help="checkpoint name in RUN/checkpoints (default: best)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
@@ -46,6 +51,20 @@ def generate(run_dir: str | Path, prompt: str = "", length: int = 500, temperatu
 
 
 def run(args: argparse.Namespace) -> int:
+    from deepdojo.evaluate.run_eval import run_checkpoint
+    from deepdojo.train.checkpoint import model_from_checkpoint
+
+    model, meta = model_from_checkpoint(run_checkpoint(args.run_dir, args.checkpoint))
+    if getattr(model, "adversarial", False):  # a GAN: a PNG grid of samples
+        from deepdojo.cli.generate_images import write_grid
+
+        out = write_grid(model, meta, args.out or Path(args.run_dir) / "generated.png", args.n, args.seed,
+                         args.class_name)
+        if args.json:
+            emit_json({"run_dir": str(Path(args.run_dir)), "seed": args.seed, "n": args.n, "png": str(out)})
+        else:
+            print(f"wrote {out}")
+        return 0
     text = generate(args.run_dir, args.prompt, args.length, args.temperature, args.top_k, args.seed, args.checkpoint)
     if args.json:
         emit_json({"run_dir": str(Path(args.run_dir)), "prompt": args.prompt, "seed": args.seed, "text": text})

@@ -8,6 +8,7 @@ from deepdojo.models import collab as _collab  # noqa: F401
 from deepdojo.models import detection as _detection  # noqa: F401
 from deepdojo.models import fcn as _fcn  # noqa: F401
 from deepdojo.models import embedding as _embedding  # noqa: F401
+from deepdojo.models import gan as _gan  # noqa: F401
 from deepdojo.models import inception as _inception  # noqa: F401
 from deepdojo.models import language as _language  # noqa: F401
 from deepdojo.models import lenet as _lenet  # noqa: F401

@@ -92,6 +92,8 @@ def create_model_for(name: str, input_shape: tuple[int, ...], num_classes: int, 
             raise ConfigError(f"model {name!r} needs {what} but the data has samples of shape {tuple(input_shape)}",
                               where="arch", fix=f"use {fix}")
         return create_model(name, num_classes, in_channels=input_shape[0], **kwargs)
+    if kind == "gan":  # generator and discriminator both need the full image shape
+        return create_model(name, num_classes, input_shape=tuple(input_shape), **kwargs)
     if kind in ("language_model", "seq2seq"):  # token ids in, token logits out: sizes come from the task's kwargs
         return create_model(name, num_classes, **kwargs)
     if kind == "sequence":

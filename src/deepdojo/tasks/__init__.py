@@ -12,6 +12,7 @@ from deepdojo.tasks.base import Task, get_task, register_task, task_names
 from deepdojo.tasks.classification import Classification
 from deepdojo.tasks.collab import Collab
 from deepdojo.tasks.detection import Detection
+from deepdojo.tasks.gan import ConditionalGAN, GANTask
 from deepdojo.tasks.language_model import LanguageModel
 from deepdojo.tasks.localization import Localization
 from deepdojo.tasks.multilabel import MultiLabel
@@ -20,6 +21,6 @@ from deepdojo.tasks.segmentation import Segmentation
 from deepdojo.tasks.seq2seq import Seq2SeqTask
 from deepdojo.tasks.verification import Verification
 
-__all__ = ["Autoencoder", "Classification", "Collab", "Detection", "LanguageModel", "Localization", "MultiLabel", "Regression", "Segmentation",
+__all__ = ["Autoencoder", "Classification", "Collab", "ConditionalGAN", "Detection", "GANTask", "LanguageModel", "Localization", "MultiLabel", "Regression", "Segmentation",
            "Seq2SeqTask", "Task", "Verification", "get_task", "register_task",
            "task_names"]

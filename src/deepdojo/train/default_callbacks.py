@@ -40,6 +40,10 @@ def standard_callbacks(learn, progress: bool | None, grad_clip: float | None) ->
         cbs.append(ProgressBar("rich"))
     elif progress:
         cbs.append(ProgressBar("rich" if interactive() else "plain"))
+    if getattr(learn.model, "adversarial", False) and main:  # a GAN: name its failures as they happen
+        from deepdojo.train.gan_watch import GANWatch
+
+        cbs.append(GANWatch(quiet=progress is False))
     if learn.run is not None:
         cadence = dict(every_steps=learn.checkpoint_every, every_seconds=learn.checkpoint_seconds)
         if fsdp:
