@@ -137,7 +137,7 @@ def _pieces(header: bytes, items: list[tuple[str, torch.Tensor]]) -> Iterator[me
             yield view[i : i + _PIECE]
 
 
-def stream_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> tuple[str, int]:
+def stream_tensors(path: Path, tensors: dict[str, torch.Tensor], sync_dir: bool = True) -> tuple[str, int]:
     """Write ``tensors`` as safetensors to ``path`` atomically, hashing while writing: ``(sha256 hex, bytes)``.
 
     Temp file in the same folder, fsync, ``os.replace``, fsync of the folder: ``path`` holds the
@@ -172,7 +172,8 @@ def stream_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> tuple[str, i
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)  # the rename itself must survive a power cut
+    if sync_dir:  # the rename itself must survive a power cut (write_state leaves it to the sidecar's)
+        fsync_dir(path.parent)
     return h.hexdigest(), total
 
 
@@ -193,7 +194,10 @@ def write_state(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, 
     seq = next_seq(folder)
     path, side = state_paths(folder, seq)
     try:
-        digest, size = stream_tensors(path, tensors)
+        # one fsync of the folder, after the sidecar's rename, makes both renames durable; a crash before
+        # it can leave a sidecar whose tensors file is missing, which read_state refuses (its hash cannot
+        # match) so the previous checkpoint is used: never a wrong one
+        digest, size = stream_tensors(path, tensors, sync_dir=False)
         meta = {"format": FORMAT, **meta, "seq": seq, "sha256": digest, "bytes": size}
         meta["meta_sha256"] = _meta_digest(meta)
         # indent for people; no trailing newline, so any truncation breaks the JSON
