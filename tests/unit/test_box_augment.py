@@ -77,3 +77,12 @@ def test_no_generator_means_no_augmentation_and_same_draws_repeat():
     b = aug(x, boxes, torch.Generator().manual_seed(3))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert aug.to_json()["kind"] == "image"  # predict sees a plain image transform
+
+
+def test_scene_defaults_detection_gets_scene_augment_segmentation_mirror_only():
+    from deepdojo.data.scenes import FlipBatchTransform, load_scenes
+
+    assert isinstance(load_scenes("shapes_detection", n=20).train.transform, SceneAugment)
+    assert type(load_scenes("shapes_segmentation", n=20).train.transform) is FlipBatchTransform
+    assert isinstance(load_scenes("shapes_segmentation", n=20, augment="scene").train.transform, SceneAugment)
+    assert type(load_scenes("shapes_detection", n=20, augment="flip").train.transform) is FlipBatchTransform

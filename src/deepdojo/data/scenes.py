@@ -145,9 +145,11 @@ def load_scenes(name: str, n: int = 2000, seed: int = 0, batch_size: int = 32, v
                 test_pct: float = 0.0, augment: str | None = "auto") -> Data:
     """``builtin:shapes_detection``, ``_segmentation`` or ``_localization`` as :class:`Data`.
 
-    Detection and segmentation training batches are augmented by default
-    (:class:`deepdojo.data.box_augment.SceneAugment`: flip, zoom, shift, boxes and masks moved along);
-    localization, or ``augment="flip"``, mirrors only; ``"none"``: no augmentation.
+    Detection training batches are augmented by default with
+    :class:`deepdojo.data.box_augment.SceneAugment` (flip, zoom, shift, boxes moved along);
+    segmentation and localization batches are mirrored only (their benchmarks were measured so).
+    ``augment="scene"`` asks for SceneAugment (masks move along too), ``"flip"`` for mirroring only,
+    ``"none"`` for no augmentation.
     """
     one = name == "shapes_localization"  # zero or one shape per image
     d = shapes_scenes(n=n, seed=seed, min_objects=0 if one else 1, max_objects=1 if one else 5,
@@ -162,7 +164,8 @@ def load_scenes(name: str, n: int = 2000, seed: int = 0, batch_size: int = 32, v
         from deepdojo.data.box_augment import SceneAugment
 
         mean, std = image_stats(data.train.source_x, index=data.train.index)
-        # "flip": mirror only; otherwise mirror, zoom 0.75-1.33x (crop / pad) and shift up to 10%, boxes and masks moved along
-        aug = FlipBatchTransform(mean, std) if augment == "flip" or one else SceneAugment(mean, std)
+        # scene: mirror, zoom 0.75-1.33x (crop / pad) and shift up to 10%, boxes and masks moved along
+        scene = augment == "scene" or (augment != "flip" and name == "shapes_detection")
+        aug = SceneAugment(mean, std) if scene else FlipBatchTransform(mean, std)
         data.train.transform, data.train.augment = aug, True
     return data
