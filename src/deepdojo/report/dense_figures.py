@@ -27,6 +27,9 @@ from deepdojo.evaluate.dense_pictures import PALETTE, draw_boxes, overlay_mask
 from deepdojo.figures import fig_to_png, plain_text, subplots
 from deepdojo.io import atomic_write_bytes
 
+# the names of dense_pictures.PALETTE's colours (tab10), for the legend of the mask pictures
+COLOUR_NAMES = ("blue", "orange", "green", "red", "purple", "brown", "pink", "grey", "olive", "cyan")
+
 
 def _caption(row: dict) -> str:
     extra = f"found {row['found']} / true {row['true']}" if "found" in row else f"pixels right {row['pixel_accuracy']:.1%}"
@@ -73,8 +76,8 @@ def worst_masks_png(view) -> bytes | None:
             ax.imshow(np.asarray(pic))
             ax.axis("off")
             ax.set_title(_caption(r) if what == "image" else what, fontsize=7)
-    colours = ", ".join(f"{c}" for c in view.classes[1:])
-    fig.suptitle(f"highest loss first; classes coloured: {colours}", fontsize=9)
+    colours = ", ".join(f"{c} {COLOUR_NAMES[i % len(COLOUR_NAMES)]}" for i, c in enumerate(view.classes[1:]))
+    fig.suptitle(f"highest loss first; {view.classes[0]} uncoloured, {colours}", fontsize=9)
     fig.tight_layout()
     return fig_to_png(fig)
 
