@@ -37,6 +37,7 @@ bench: install-test
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/cli_phases.py
 	$(BIN)/python benchmarks/sequence_defaults.py
+	$(BIN)/python benchmarks/box_augment.py
 	$(BIN)/python benchmarks/real_data.py
 	$(BIN)/python benchmarks/shakespeare_char.py --data ../shared/data/tinyshakespeare.txt --out benchmarks/results
 	$(BIN)/python benchmarks/shakespeare_cli.py --data ../shared/data/tinyshakespeare.txt --threads 2

@@ -47,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
     result = interpret_run(args)
     if args.json:
         emit_json(result)
+    elif "per_class" in result:  # detection / segmentation
+        for r in result["per_class"]:
+            print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()))
+        for w in result["worst"][:5]:
+            print(f"worst: {w['id']} loss {w['loss']:.3f}")
+        print(f"figures: {result['folder']}")
     else:
         for a, p, n in result["most_confused"][:5]:
             print(f"confused {a} -> {p}: {n}")
@@ -68,6 +74,8 @@ def interpret_run(args: argparse.Namespace) -> dict:
 
     run_dir = Path(args.run_dir)
     learn, _ = learner_for_run(run_dir, load_run_data(run_dir), args.checkpoint)
+    if learn.task.interpretation in ("boxes", "masks"):
+        return dense_interpret(learn, run_dir, args)
     interp = Interpretation.from_learner(learn, args.split)
     interp.texts = text_explanations(learn, interp, k=args.top)  # texts: occlusion of each token of the top losses
     folder = run_dir / "interpret"
@@ -85,6 +93,27 @@ def interpret_run(args: argparse.Namespace) -> dict:
     if learn.data.is_image:
         out["figures"] = image_figures(learn, interp, folder, args.layer, args.image)
     return out
+
+
+def dense_interpret(learn, run_dir: Path, args: argparse.Namespace) -> dict:
+    """Detection / segmentation: per-class AP or Dice, PR curves, the worst images; into RUN/interpret/ (and the report)."""
+    from deepdojo.evaluate.dense_view import DenseView
+    from deepdojo.io import write_json
+    from deepdojo.report.dense_figures import write_dense_figures
+    from deepdojo.report.html_report import write_report
+
+    view = DenseView.from_learner(learn, args.split, k=args.top)
+    summary = view.summary()
+    folder = run_dir / "interpret"
+    targets = [folder] + ([run_dir] if args.split == "valid" else [])  # the report shows validation
+    for target in targets:
+        target.mkdir(exist_ok=True)
+        write_json(target / "interpretation.json", summary)
+        figures = write_dense_figures(view, target)
+    if args.split == "valid":
+        write_report(run_dir)
+    return {"folder": str(folder), "kind": summary["kind"], "per_class": summary["per_class"],
+            "worst": summary["worst"], "figures": [str(folder / f) for f in figures]}
 
 
 def image_figures(learn, interp, folder: Path, layer: str | None, index: int | None) -> list[str]:

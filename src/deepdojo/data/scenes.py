@@ -143,7 +143,14 @@ class FlipBatchTransform(ImageBatchTransform):
 
 def load_scenes(name: str, n: int = 2000, seed: int = 0, batch_size: int = 32, valid_pct: float = 0.2,
                 test_pct: float = 0.0, augment: str | None = "auto") -> Data:
-    """``builtin:shapes_detection``, ``_segmentation`` or ``_localization`` as :class:`Data` (flip augmentation by default)."""
+    """``builtin:shapes_detection``, ``_segmentation`` or ``_localization`` as :class:`Data`.
+
+    Detection training batches are augmented by default with
+    :class:`deepdojo.data.box_augment.SceneAugment` (flip, zoom, shift, boxes moved along);
+    segmentation and localization batches are mirrored only (their benchmarks were measured so).
+    ``augment="scene"`` asks for SceneAugment (masks move along too), ``"flip"`` for mirroring only,
+    ``"none"`` for no augmentation.
+    """
     one = name == "shapes_localization"  # zero or one shape per image
     d = shapes_scenes(n=n, seed=seed, min_objects=0 if one else 1, max_objects=1 if one else 5,
                       radius=(8.0, 20.0) if one else (4.0, 14.0))  # one object: larger, as a photo's subject is
@@ -154,6 +161,11 @@ def load_scenes(name: str, n: int = 2000, seed: int = 0, batch_size: int = 32, v
     data = Data.from_tensors(torch.from_numpy(d["x"]), y, valid_pct=valid_pct, test_pct=test_pct, seed=seed,
                              batch_size=batch_size, task=task, classes=classes, name=f"builtin:{name}")
     if augment not in (None, "none"):
+        from deepdojo.data.box_augment import SceneAugment
+
         mean, std = image_stats(data.train.source_x, index=data.train.index)
-        data.train.transform, data.train.augment = FlipBatchTransform(mean, std), True
+        # scene: mirror, zoom 0.75-1.33x (crop / pad) and shift up to 10%, boxes and masks moved along
+        scene = augment == "scene" or (augment != "flip" and name == "shapes_detection")
+        aug = SceneAugment(mean, std) if scene else FlipBatchTransform(mean, std)
+        data.train.transform, data.train.augment = aug, True
     return data

@@ -143,6 +143,11 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
             v = passes["valid"]
             out["interpretation"] = embedding_interpretation(v.decoded, v.targets, getattr(task, "threshold", None),
                                                              data.classes, split_ids(data, "valid"))
+        elif task.interpretation in ("boxes", "masks"):  # worst images, per-class AP / Dice, PR curves
+            from deepdojo.evaluate.dense_view import DenseView
+
+            interp = DenseView.from_pass(passes["valid"], data)
+            out["interpretation"] = interp.summary()
     write_sequence_outputs(learn)  # text samples / attention maps, for the tasks whose report shows them
     for name, obj in out.items():
         write_json(run_dir / f"{name}.json", obj)

@@ -161,7 +161,7 @@ def _match(ious: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 
 
 def coco_map(preds: Sequence[dict], targets: Sequence[dict], num_classes: int | None = None,
-             max_dets: int = 100) -> dict[str, Any]:
+             max_dets: int = 100, curves: bool = False) -> dict[str, Any]:
     """COCO box AP over images: ``map`` (@[.5:.95]), ``map_50``, ``map_75``, ``ap_per_class``, ``ap50_per_class``.
 
     ``preds[i]``: ``{"boxes" (n, 4), "scores" (n,), "labels" (n,)}`` for image
@@ -172,6 +172,9 @@ def coco_map(preds: Sequence[dict], targets: Sequence[dict], num_classes: int | 
     An inverted box (``x1 < x0``) is a ``ValueError`` (COCOeval would
     silently ignore it when one side is inverted and count it when both are).
     Also ``recall`` (mean over classes, IoU 0.5, up to ``max_dets``).
+    ``curves=True`` adds ``pr50_per_class``: per class, the interpolated
+    precision at the 101 recall points of ``RECALL_POINTS`` at IoU 0.5 (the
+    same matching; its mean is ``ap50_per_class``), ``None`` without ground truth.
     """
     if len(preds) != len(targets):
         raise ValueError(f"{len(preds)} prediction entries for {len(targets)} images")
@@ -232,8 +235,11 @@ def coco_map(preds: Sequence[dict], targets: Sequence[dict], num_classes: int | 
 
     per_class = [mean(precision[:, :, c]) for c in range(k)]
     per_class50 = [mean(precision[0, :, c]) for c in range(k)]
-    return {"map": mean(precision), "map_50": mean(precision[0]), "map_75": mean(precision[5]),
-            "recall_50": mean(recall[0]), "ap_per_class": per_class, "ap50_per_class": per_class50}
+    out = {"map": mean(precision), "map_50": mean(precision[0]), "map_75": mean(precision[5]),
+           "recall_50": mean(recall[0]), "ap_per_class": per_class, "ap50_per_class": per_class50}
+    if curves:
+        out["pr50_per_class"] = [precision[0, :, c].tolist() if precision[0, 0, c] > -1 else None for c in range(k)]
+    return out
 
 
 # ----------------------------------------------------------------------------- streaming metric

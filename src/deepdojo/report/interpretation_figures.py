@@ -30,6 +30,11 @@ def write_interpretation_figures(interp, summary: dict[str, Any], run_dir: Path)
         from deepdojo.report.autoencoder_figures import write_autoencoder_figures
 
         return write_autoencoder_figures(interp, run_dir)
+    if getattr(interp, "kind", None) in ("boxes", "masks"):  # detection / segmentation
+        from deepdojo.report.dense_figures import write_dense_figures
+
+        write_dense_figures(interp, run_dir)
+        return None
     atomic_write_bytes(run_dir / "confusion_matrix.png", confusion_png(summary["confusion_matrix"], interp.classes))
     if interp.inputs is not None and interp.inputs.dim() == 4:
         for name, rows in (("top_losses", summary["top_losses"]), ("most_uncertain", summary["most_uncertain"])):

@@ -84,6 +84,10 @@ def interpretation_sections(run: RunFolder) -> list[tuple[str, str]]:
         return []
     if "latent_size" in it:  # an autoencoder's (evaluate/autoencoder_view.py)
         return autoencoder_sections(run, it)
+    if it.get("kind") in ("boxes", "masks"):  # detection / segmentation (evaluate/dense_view.py)
+        from deepdojo.report.dense_sections import dense_sections
+
+        return dense_sections(run, it)
     out = [("Confusion matrix (validation)", _img(run, "confusion_matrix.png", "confusion matrix"))]
     pairs = _rows(["actual", "predicted", "count"], [list(p) for p in it["most_confused"]])
     acc = _rows(["class", "accuracy"], [[c, a] for c, a in it["per_class_accuracy"].items()])

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,10 @@ import torch.nn.functional as F
 from deepdojo.errors import ConfigError, DataError
 from deepdojo.metrics.detection import DetectionMAP, batched_nms, coco_map
 from deepdojo.tasks.base import Task, register_task
+
+
+IMAGES_SEEN = 100_000  # training images shown in all by the automatic recipe (see Detection.auto_recipe)
+DEFAULT_LR = 1e-2  # one-cycle peak LR of benchmarks/detection_shapes.py, used when the LR is left to auto
 
 
 def wh_iou(wh: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
@@ -114,6 +119,26 @@ class Detection(Task):
             self.anchors = kmeans_anchors(wh, self.num_anchors).tolist()
             self.num_anchors = len(self.anchors)
         return {"num_anchors": self.num_anchors}
+
+    def auto_recipe(self, data, model, cfg) -> tuple[dict[str, Any], str]:
+        """A detector trained from scratch needs far more than the 5 image epochs: about ``IMAGES_SEEN``
+        training images in all (builtin:shapes_detection: 1,600 images x 63 epochs, the benchmark's run),
+        one-cycle at lr 0.01 when the LR is left to auto.
+
+        >>> from types import SimpleNamespace
+        >>> data = SimpleNamespace(train=[None] * 50, info={"sizes": {"train": 1600}})
+        >>> Detection().auto_recipe(data, None, SimpleNamespace(lr="auto"))[0]
+        {'epochs': 63, 'lr': 0.01}
+        """
+        n = int((data.info.get("sizes") or {}).get("train") or 0) or len(data.train)
+        epochs = max(10, min(300, math.ceil(IMAGES_SEEN / max(n, 1))))
+        over: dict[str, Any] = {"epochs": epochs}
+        if cfg.lr == "auto":
+            over["lr"] = DEFAULT_LR
+        why = (f"{epochs} epochs of {n:,} images (about {IMAGES_SEEN:,} images seen: a detector trained from scratch "
+               f"needs thousands of steps)" + (f", lr {DEFAULT_LR:g}" if "lr" in over else "")
+               + "; set --epochs or --lr to choose")
+        return over, why
 
     # ----------------------------------------------------------- raw outputs -> boxes
     def _grid(self, out: torch.Tensor):
