@@ -100,8 +100,10 @@ lesson.check("masked loss accuracy minus dropped-rows accuracy", acc_masked - ac
 # ## 3. Multi-label: sigmoids, not a softmax
 # An image can hold a car *and* a pedestrian. A softmax's probabilities sum to
 # one, so at most one label can pass 0.5 and its top-1 decision names exactly
-# one label: it cannot say "two labels". Independent sigmoids, each with its
-# threshold (the task chooses it on validation with `finalize`), can. Here
+# one label: it cannot say "two labels". Independent sigmoids, one per label,
+# each compared with a threshold, can (the task's `finalize` chooses the
+# threshold on validation, one for all labels: per-label ones overfit small
+# validation sets). Here
 # each of four labels is present independently (35% each) and the input is
 # the sum of the present labels' patterns plus noise. The softmax model is
 # trained the way people try it: one present label per example as its class.
