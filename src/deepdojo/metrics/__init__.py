@@ -5,7 +5,7 @@ from deepdojo.metrics.classification import (
 )
 from deepdojo.metrics.dense import CRPS, Dice, IoU
 from deepdojo.metrics.ranking import AveragePrecision, RocAuc
-from deepdojo.metrics.multilabel import HammingLoss, MultiLabelAP, MultiLabelF1
+from deepdojo.metrics.multilabel import HammingLoss, MultiLabelAP, MultiLabelF1, MultiLabelF1PerLabel
 from deepdojo.metrics.sequence import BitsPerToken, Perplexity, TokenAccuracy, TokenNLL
 from deepdojo.metrics.streaming import (
     MAE, R2, RMSE, Accuracy, ErrorRate, Metric, TopKAccuracy, make_metric, metric_names,
@@ -13,6 +13,6 @@ from deepdojo.metrics.streaming import (
 
 __all__ = [
     "BitsPerToken", "CRPS", "F1", "MAE", "R2", "RMSE", "Accuracy", "ConfusionMatrix", "Dice", "ErrorRate", "ExpectedCalibrationError",
-    "HammingLoss", "IoU", "Metric", "MultiLabelAP", "MultiLabelF1", "PerClassAccuracy", "Precision", "Recall", "RocAuc", "AveragePrecision", "Perplexity", "TokenAccuracy", "TokenNLL", "TopKAccuracy",
+    "HammingLoss", "IoU", "Metric", "MultiLabelAP", "MultiLabelF1", "MultiLabelF1PerLabel", "PerClassAccuracy", "Precision", "Recall", "RocAuc", "AveragePrecision", "Perplexity", "TokenAccuracy", "TokenNLL", "TopKAccuracy",
     "WeightedError", "make_metric", "metric_names",
 ]
