@@ -161,7 +161,10 @@ def fit(learn: Learner, cfg: TrainConfig, quiet: bool = True) -> None:
     """Train ``learn`` as ``cfg`` says: the LR (auto: resolved once, resume-aware), schedule, fine-tuning."""
     if cfg.pretrained:
         learn.freeze()  # fine-tuning: the LR finder measures the head on fixed features
-    lr = learn.resolve_lr(cfg.lr, resume=cfg.resume, show=not quiet)
+    if cfg.lr == "auto" and learn.task.default_lr is not None:
+        lr = learn.task.default_lr  # e.g. a GAN: no single loss for the range test to descend
+    else:
+        lr = learn.resolve_lr(cfg.lr, resume=cfg.resume, show=not quiet)
     if cfg.pretrained and getattr(learn.model, "unfreeze_gradually", False):  # ULMFiT: one group thawed per epoch
         from deepdojo.train.text_transfer import fine_tune_gradually
 
@@ -169,8 +172,10 @@ def fit(learn: Learner, cfg: TrainConfig, quiet: bool = True) -> None:
     elif cfg.pretrained:  # one head-only epoch, then --epochs unfrozen with discriminative LRs
         learn.fine_tune(cfg.epochs, float(lr), freeze_epochs=1, resume=cfg.resume)
     else:
-        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume,
-                  **one_cycle_options(cfg))
+        shape = one_cycle_options(cfg)
+        if "moms" in shape and getattr(learn.model, "adam_betas", None) is not None:
+            shape["moms"] = (learn.model.adam_betas[0],) * 2  # a GAN keeps its beta1: cycling it destabilises the game
+        learn.fit(cfg.epochs, lr, schedule=cfg.schedule, warmup_pct=cfg.warmup_pct, resume=cfg.resume, **shape)
 
 
 def one_cycle_options(cfg: TrainConfig) -> dict[str, Any]:

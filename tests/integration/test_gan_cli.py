@@ -18,6 +18,11 @@ def test_train_task_gan_on_builtin_digits_writes_both_networks_and_failure_field
     weights = load_file(next(run.glob("checkpoints/*.safetensors")))
     assert any(k.startswith("generator.") for k in weights) and any(k.startswith("discriminator.") for k in weights)
     assert (run / "report.html").exists()
+    it = json.loads((run / "interpretation.json").read_text())
+    assert it["kind"] == "gan" and it["frechet_distance"] > 0 and it["frechet_floor"] > 0
+    assert 0 < it["coverage"] <= 1 and abs(sum(it["class_shares"].values()) - 1) < 1e-3
+    html = (run / "report.html").read_text()
+    assert (run / "samples.png").is_file() and "Generated samples" in html and "Fréchet distance" in html
 
 
 def test_gan_on_vector_data_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):

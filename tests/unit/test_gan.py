@@ -166,3 +166,24 @@ def test_discriminator_wins_and_frozen_losses_are_named_from_planted_loss_traces
     assert healthy == []
     fixes = gan_failures([0.0] * 30, [5.0] * 30)
     assert {f["name"] for f in fixes} == {"discriminator_wins", "frozen_losses"} and all("try" in f["fix"] for f in fixes)
+
+
+def test_auto_lr_is_the_dcgan_rate_with_beta1_half_kept_through_one_cycle(tmp_path):
+    from deepdojo.config import TrainConfig
+    from deepdojo.run import build, fit
+
+    cfg = TrainConfig(data="builtin:digits", task="gan", epochs=1, lr="auto", out=str(tmp_path), seed=0)
+    assert cfg.schedule == "one_cycle"  # the default, whose momentum cycling would move Adam's beta1
+    from deepdojo.train.callbacks import Callback
+
+    seen = []
+
+    class Spy(Callback):
+        def after_batch(self):
+            seen.extend((g["lr"], g["betas"]) for g in self.learn.opt.param_groups)
+
+    learn = build(cfg.data, cfg, callbacks=[Spy()])
+    fit(learn, cfg)
+    assert seen and max(lr for lr, _ in seen) == pytest.approx(2e-4)  # one-cycle peaks at the default LR
+    assert {b for _, b in seen} == {(0.5, 0.999)}  # beta1 stays 0.5 on every step, both groups
+    assert not list(tmp_path.rglob("lr_find.json"))  # no range test ran

@@ -136,6 +136,11 @@ def finish_run(learn, baseline_budget_s: float = 10.0, human_error: float | None
 
             interp = AutoencoderView.from_learner(learn, passes["valid"])
             out["interpretation"] = interp.summary()
+        elif task.interpretation == "gan":  # sample grid, Fréchet distance and class coverage by a judge classifier
+            from deepdojo.evaluate.gan_view import GANView
+
+            interp = GANView.from_learner(learn)
+            out["interpretation"] = interp.summary()
         elif task.interpretation == "embeddings":  # verification: galleries, false accepts / rejects at the threshold
             from deepdojo.evaluate.embeddings import embedding_interpretation
             from deepdojo.evaluate.interpret import split_ids

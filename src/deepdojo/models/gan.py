@@ -80,6 +80,9 @@ class GAN(nn.Module):
     """Generator + discriminator; ``forward(x)`` is the discriminator's logit (what evaluation passes call)."""
 
     adversarial = True  # the Learner adds GANWatch (failure detectors) for such models
+    # Adam/AdamW betas the Learner builds its optimizer with: beta1 = 0.5, the DCGAN setting; the default 0.9
+    # carries stale momentum across the alternating D/G games (measured: collapse to one digit class)
+    adam_betas = (0.5, 0.999)
 
     def __init__(self, shape: tuple[int, int, int], z_dim: int = 32, width: int = 32, num_classes: int = 0):
         super().__init__()

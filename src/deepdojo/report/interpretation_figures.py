@@ -30,6 +30,10 @@ def write_interpretation_figures(interp, summary: dict[str, Any], run_dir: Path)
         from deepdojo.report.autoencoder_figures import write_autoencoder_figures
 
         return write_autoencoder_figures(interp, run_dir)
+    if getattr(interp, "kind", None) == "gan":  # generated samples
+        from deepdojo.report.gan_figures import write_gan_figures
+
+        return write_gan_figures(interp, run_dir)
     if getattr(interp, "kind", None) in ("boxes", "masks"):  # detection / segmentation
         from deepdojo.report.dense_figures import write_dense_figures
 

@@ -84,6 +84,8 @@ def interpretation_sections(run: RunFolder) -> list[tuple[str, str]]:
         return []
     if "latent_size" in it:  # an autoencoder's (evaluate/autoencoder_view.py)
         return autoencoder_sections(run, it)
+    if it.get("kind") == "gan":  # evaluate/gan_view.py
+        return gan_sections(run, it)
     if it.get("kind") in ("boxes", "masks"):  # detection / segmentation (evaluate/dense_view.py)
         from deepdojo.report.dense_sections import dense_sections
 
@@ -113,6 +115,22 @@ def autoencoder_sections(run: RunFolder, it: dict[str, Any]) -> list[tuple[str, 
     rows += [[f"mean error, class {c}", v] for c, v in (it.get("recon_mse_by_class") or {}).items()]
     out.append(("Anomaly scores (reconstruction error per pixel)", _rows(["", "value"], rows)))
     return out
+
+
+def gan_sections(run: RunFolder, it: dict[str, Any]) -> list[tuple[str, str]]:
+    """Generated samples, and the judge's Fréchet distance (vs its real-vs-real floor) and class coverage."""
+    out = [("Generated samples (seed 0)", _img(run, "samples.png", "generated samples"))]
+    if it.get("frechet_distance") is None:
+        return out + [("Sample quality", "<p class='note'>No class labels: no judge classifier, so no Fréchet "
+                                         "distance or class coverage.</p>")]
+    rows = [["Fréchet distance, generated vs real train", it["frechet_distance"]],
+            ["floor: real valid vs real train", it["frechet_floor"]], ["ratio to the floor", it.get("fd_over_floor")],
+            ["class coverage", it["coverage"]], ["missing classes", ", ".join(it["missing_classes"]) or "none"],
+            ["judge accuracy (real valid)", it["judge_accuracy"]], ["samples scored", it["n_samples"]]]
+    rows += [[f"share predicted {c}", v] for c, v in it["class_shares"].items()]
+    note = ("<p class='note'>Judge: a small CNN trained on this data's real training images (cached by the data's "
+            "fingerprint); features are its 64-d penultimate layer.</p>")
+    return out + [("Sample quality (judge classifier's features)", _rows(["measure", "value"], rows) + note)]
 
 
 def data_section(run: RunFolder) -> list[tuple[str, str]]:

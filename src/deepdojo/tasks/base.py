@@ -66,6 +66,9 @@ class Task:
     report_sections: ClassVar[tuple[str, ...]] = ("baselines",)
     # (learn, xb, yb) -> loss: replaces forward/backward/step for this task (GANs, teacher forcing ...)
     train_step: ClassVar[Callable | None] = None
+    # a fixed learning rate ``lr="auto"`` means for this task (None: the LR range test); a GAN has no single
+    # loss for the finder to descend, so it uses the DCGAN 2e-4
+    default_lr: ClassVar[float | None] = None
 
     # ----------------------------------------------------------- outputs and loss
     def output_size(self, data) -> int:

@@ -49,6 +49,8 @@ class GANTask(Task):
     description = "images -> a generator of similar images (adversarial training, two optimizer groups)"
     monitor = "valid_loss"
     minimize = True
+    interpretation = "gan"  # evaluate/gan_view.py: samples, Fréchet distance, class coverage
+    default_lr = 2e-4  # lr="auto": the DCGAN rate (Radford et al. 2016), with the model's Adam betas (0.5, 0.999)
 
     def __init__(self, loss: str = "nonsaturating", smooth: float = 0.1, d_lr_ratio: float = 1.0,
                  conditional: bool = False):

@@ -141,6 +141,8 @@ class Learner(TransferMixin, ActivationsMixin, NotebookMixin, GenerationMixin):
         self.finisher = finisher
         self.lr, self.bf16 = lr, bf16
         self.opt_spec = (opt, dict(weight_decay=weight_decay, momentum=momentum, nesterov=nesterov))
+        if getattr(model, "adam_betas", None) is not None:  # e.g. a GAN: Adam with beta1 = 0.5 (Radford et al. 2016)
+            self.opt_spec[1]["betas"] = tuple(model.adam_betas)
         self.opt = make_optimizer(opt, self.param_groups(), lr, **self.opt_spec[1])
         self.run = None
         if run_dir is not None:
