@@ -137,3 +137,13 @@ def test_mlp_trains_on_a_tabular_csv(tmp_path, capsys):
     learn = vision.classifier(str(tmp_path / "t.csv"), arch="mlp", out=None, progress=False, device="cpu")
     learn.fit(8, 0.01)
     assert learn.history[-1]["accuracy"] > 0.9
+
+
+def test_a_one_column_tsv_is_named_as_one_column_not_as_comma_separated(tmp_path):
+    from deepdojo.data.check_csv import read_table
+    from deepdojo.errors import DataError
+
+    path = tmp_path / "one.tsv"
+    path.write_text("hello world\nsecond line\n")
+    with pytest.raises(DataError, match=r"one\.tsv: the header line has one column \(no tab in it\).*text<TAB>label"):
+        read_table(path)

@@ -143,6 +143,12 @@ def read_table(path: str | Path, delimiter: str | None = None, duplicates: str =
         raise DataError("the file is empty", where=str(path), fix="add a header line and rows")
     found = _detect_delimiter(text.splitlines()[0])
     expected = delimiter or {".tsv": "\t", ".txt": found}.get(path.suffix.lower(), ",")
+    first = text.splitlines()[0]
+    if delimiter is None and found != expected and not any(d in first for d in DELIMITERS):
+        raise DataError(  # one column: _detect_delimiter's comma is only its tie-break, not what the file holds
+            f"the header line has one column (no {DELIMITERS[expected]} in it); a {path.suffix or 'csv'} table "
+            f"needs its columns {DELIMITERS[expected]}-separated", where=str(path),
+            fix=f"separate the columns with {DELIMITERS[expected]}s, e.g. text{'<TAB>' if expected == chr(9) else ','}label")
     if delimiter is None and found != expected:
         raise DataError(
             f"the header is {DELIMITERS[found]}-separated but a {path.suffix or 'csv'} file should be "

@@ -106,7 +106,8 @@ class Data:
         eval_tf = self.valid.transform if isinstance(self.valid, TensorLoader) else train.transform
         index = lambda r: torch.as_tensor(r, device=train.source_x.device)  # noqa: E731
         self.train = TensorLoader(train.source_x, train.source_y, train.batch_size, shuffle=True, seed=train.seed,
-                                  transform=train.transform, augment=train.augment, index=index(keep))
+                                  transform=train.transform, augment=train.augment, index=index(keep),
+                                  group_size=train.group_size)
         self.train_dev = TensorLoader(train.source_x, train.source_y, train.batch_size, shuffle=False,
                                       transform=eval_tf, index=index(dev))
         splits = dict(self.info.splits or {})

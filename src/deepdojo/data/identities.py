@@ -31,6 +31,7 @@ import torch
 from deepdojo.data.core import Data
 from deepdojo.errors import DataError
 
+GROUP_SIZE = 4  # K examples per identity in each training batch (P = batch_size // K identities)
 HELD_OUT_IDENTITY_TASKS: set[str] = {"verification"}  # task names whose data holds out whole classes (tasks add aliases)
 
 
@@ -77,6 +78,7 @@ def identity_data_with_splits(x: torch.Tensor, y: torch.Tensor, classes: list[st
         data = Data.from_tensors(x, y, splits=splits, batch_size=batch_size, seed=seed, task="verification",
                                  classes=classes, name=name, **kw)
     data.info.warnings = [w for w in data.info.warnings if "none in valid" not in w]
+    data.train.group_size = GROUP_SIZE  # P x K identity batches: every anchor has K - 1 positives to mine
     return data
 
 

@@ -47,6 +47,40 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=g)
 
 
+def identity_batch_order(labels: torch.Tensor, group_size: int, seed: int, epoch: int) -> torch.Tensor:
+    """An epoch order (a permutation of ``range(len(labels))``) made of runs of ``group_size`` same-label positions.
+
+    Each identity's positions are shuffled and cut into groups of ``group_size``
+    (its last group takes the remainder: ``group_size`` to ``2 * group_size - 1``
+    rows; an identity with fewer rows is one smaller group); the groups are then
+    shuffled. Sliced into batches of ``P * group_size`` rows, a batch holds about
+    P identities with ``group_size`` examples each — the P x K batches that
+    batch-hard triplet mining needs (random batches give each anchor ~0-1
+    positives). Every row appears once per epoch, and the order is a pure
+    function of ``(labels, seed, epoch)``, so resume needs no sampler state.
+
+    >>> y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+    >>> order = identity_batch_order(y, 2, seed=0, epoch=0)
+    >>> sorted(order.tolist()) == list(range(10)), all(len(set(y[order[i:i + 2]].tolist())) == 1 for i in (0, 2, 4, 6, 8))
+    (True, True)
+    >>> torch.equal(order, identity_batch_order(y, 2, seed=0, epoch=0)), torch.equal(order, identity_batch_order(y, 2, 0, 1))
+    (True, False)
+    """
+    if group_size < 1:
+        raise ValueError(f"group_size must be >= 1, got {group_size}")
+    labels = labels.reshape(-1).cpu()
+    g = torch.Generator().manual_seed(derive_seed(seed, epoch, 2))
+    shuffled = torch.randperm(len(labels), generator=g)  # shuffle rows, then stable-sort by label:
+    by_label = shuffled[torch.sort(labels[shuffled], stable=True).indices]  # (N,) each label's rows, in random order
+    groups: list[torch.Tensor] = []
+    for rows in torch.split(by_label, torch.unique_consecutive(labels[by_label], return_counts=True)[1].tolist()):
+        n_groups = max(1, len(rows) // group_size)
+        cuts = [group_size] * (n_groups - 1) + [len(rows) - group_size * (n_groups - 1)]  # remainder joins the last
+        groups.extend(torch.split(rows, cuts))
+    order = torch.randperm(len(groups), generator=g).tolist()
+    return torch.cat([groups[i] for i in order]) if groups else by_label
+
+
 class TensorLoader:
     """Iterate ``(x[idx], y[idx])`` batches of in-memory tensors.
 
@@ -63,6 +97,9 @@ class TensorLoader:
             the device (normalization, augmentation). ``generator`` is seeded
             per batch when ``augment`` is on, else ``None``.
         device: where the tensors live and batches are produced.
+        group_size: with ``shuffle``, order each epoch in runs of ``group_size``
+            same-label rows (:func:`identity_batch_order`): P x K identity
+            batches for metric learning, with P = ``batch_size // group_size``.
     """
 
     def __init__(
@@ -77,6 +114,7 @@ class TensorLoader:
         augment: bool = False,
         device: str | torch.device | None = None,
         index: torch.Tensor | None = None,
+        group_size: int | None = None,
     ):
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
@@ -86,6 +124,9 @@ class TensorLoader:
         self.index = None if index is None else torch.as_tensor(index, dtype=torch.int64, device=x.device)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.seed, self.transform, self.augment = seed, transform, augment
+        if group_size is not None and group_size < 1:
+            raise ValueError(f"group_size must be >= 1, got {group_size}")
+        self.group_size = group_size
         self.epoch = 0
         self.rank, self.world = 0, 1  # [distributed] see sharded()
         self._gen: torch.Generator | None = None
@@ -180,7 +221,7 @@ class TensorLoader:
         """Batches ``start_batch, start_batch+1, ...`` of the current epoch (for resume)."""
         rows, bs = self.index, self.batch_size * self.world  # a global batch when sharded
         n = len(self.source_x) if rows is None else len(rows)
-        perm = epoch_permutation(n, self.seed, self.epoch).to(self.device) if self.shuffle else None
+        perm = self.epoch_order().to(self.device) if self.shuffle else None
         x, y, transform = self.source_x, self.source_y, self.transform
         for b in range(start_batch, len(self)):
             if perm is None and rows is None and self.world == 1:
@@ -196,6 +237,13 @@ class TensorLoader:
             if transform is not None:
                 xb, yb = transform(xb, yb, self._batch_generator(b) if self.augment else None)
             yield xb, yb
+
+    def epoch_order(self) -> torch.Tensor:
+        """This epoch's order of the split's positions (CPU): random, or P x K identity runs with ``group_size``."""
+        if self.group_size is None:
+            return epoch_permutation(self.num_rows(), self.seed, self.epoch)
+        labels = self.source_y if self.index is None else self.source_y[self.index]
+        return identity_batch_order(labels, self.group_size, self.seed, self.epoch)
 
     def _batch_generator(self, batch: int) -> torch.Generator:
         if self._gen is None:

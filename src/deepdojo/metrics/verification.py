@@ -168,8 +168,12 @@ class _EmbeddingMetric(Metric):
     def _all(self) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.cat(self.embs).cpu(), torch.cat(self.labels).cpu()
 
-    def all_reduce_state(self, reduce) -> None:  # pairs span ranks: gathering is not a sum; evaluate on one rank
-        raise NotImplementedError("verification metrics are computed on one process")
+    def all_gather_state(self, gather) -> None:
+        """[distributed] pairs span ranks: every rank's embeddings and identities, rows concatenated over ranks."""
+        dim = self.embs[0].shape[1] if self.embs else 0
+        embs = torch.cat(self.embs) if self.embs else torch.zeros(0, dim)
+        labels = torch.cat(self.labels) if self.labels else torch.zeros(0, dtype=torch.long)
+        self.embs, self.labels = [gather(embs)], [gather(labels)]
 
 
 class VerificationAuc(_EmbeddingMetric):
