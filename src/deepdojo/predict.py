@@ -132,6 +132,7 @@ class Predictor:
         decode = self.meta.get("decode") or {"size": h if h == w else None}
         mode = "L" if c == 1 else "RGB"
         a = decode_image(item, size=decode.get("size"), mode=mode)  # as training decoded: resize+crop, or native
+        self._geometry = _image_geometry(item, decode.get("size"), w, h)  # boxes/masks back to the user's pixels
         if a.shape[:2] != (h, w):  # trained at native size: bring the image to that size whole, without cropping
             a = np.asarray(Image.fromarray(a).resize((w, h), Image.BILINEAR))
         x = torch.from_numpy(np.ascontiguousarray(a).copy())
@@ -143,8 +144,12 @@ class Predictor:
 
     def predict_input(self, item: Any, top: int = 3, strict: bool = False) -> dict[str, Any]:
         """One input -> ``{"input", "prediction", ...}`` as the task formats it (classification: probability, top)."""
-        if self.preprocessor is None:
+        if self.preprocessor is None:  # an exported model: decoded here, normalized by the graph or meta["transform"]
+            self._geometry = None
             out = self.predict_tensor(self.load_input(item).unsqueeze(0))[0]
+            name = item if isinstance(item, str) else type(item).__name__
+            result = {"input": name, **self.task.format_prediction(out, self.classes, top)}
+            return self.task.to_original(result, self._geometry) if self._geometry is not None else result
         else:
             out = decoded_outputs(self.model, self.preprocessor.encode([item], strict=strict), self.task)[0]
         name = item if isinstance(item, str) else type(item).__name__
@@ -152,6 +157,20 @@ class Predictor:
         result = {"input": name, **self.task.format_prediction(out, self.classes, top), **flags}
         geometries = getattr(self.preprocessor, "geometries", None)  # images: model pixels -> original pixels
         return self.task.to_original(result, geometries[0]) if geometries else result
+
+
+def _image_geometry(path: str, size: int | None, model_w: int, model_h: int):
+    """The :class:`~deepdojo.data.geometry.InputGeometry` of one image file decoded for the model (EXIF rotation counted)."""
+    from PIL import Image
+
+    from deepdojo.data.geometry import InputGeometry
+
+    with Image.open(path) as im:
+        width, height = im.size
+        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # decode_image rotates these: width and height swap
+            width, height = height, width
+    return InputGeometry.resize_crop(width, height, size) if size is not None else \
+        InputGeometry.stretch(width, height, model_w, model_h)
 
 
 def load_learner(path: str | Path) -> Predictor:

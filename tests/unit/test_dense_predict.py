@@ -138,3 +138,15 @@ def test_localization_box_is_placed_in_the_original_image():
     placed = task.to_original({"object": True, "class": "square", "box": [32.0, 32.0, 64.0, 64.0]}, g)
     assert placed["box"] == [100.0, 50.0, 200.0, 100.0]
     assert "box" not in task.to_original({"object": False, "p_object": 0.1}, g)
+
+
+@pytest.mark.parametrize("size", [None, SIZE])
+def test_exported_model_path_also_returns_boxes_in_original_pixels(tmp_path, size):
+    """ExportedModel predicts with no preprocessor (decode here, normalize in the graph): same geometry undone."""
+    box = (120, 40, 200, 100)
+    path = picture(tmp_path / "wide.png", 320, 160, box)
+    p = predictor(PerfectDetector(), "detection", DETECT, size)
+    p.meta["decode"] = {"size": size}
+    p.preprocessor = None  # what ExportedModel.load does
+    (b,) = p.predict_items([path])[0]["boxes"]
+    assert np.allclose(b["box"], box, atol=320 / SIZE * 1.5)
