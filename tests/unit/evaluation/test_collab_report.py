@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
 import pytest
-from test_report import CHECKER, chromium, run_chromium  # noqa: F401 (chromium is a fixture)
+from test_report import chromium, rendered  # noqa: F401 (chromium is a fixture)
 
 from deepdojo.cli.main import main
 
@@ -27,12 +26,7 @@ def test_collab_report_in_headless_chromium(collab_run_dir, tmp_path, chromium):
     page = (collab_run_dir / "report.html").read_text()
     for title in ("Item biases: most and least liked", "Item factors (2-D PCA)", "Nearest items", "Top-10"):
         assert title in page, title
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("<head>", "<head>" + CHECKER, 1))
-    dom = run_chromium(chromium, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
-    check = re.search(r'data-check="([^"]*)"', dom.stdout)
-    assert check, dom.stderr[-2000:]
-    result = json.loads(check.group(1).replace("&quot;", '"'))
+    result = rendered(chromium, page, tmp_path)
     assert result["errors"] == [] and result["bad"] == [], result
     alts = re.findall(r"alt='([^']*)'", page)
     assert "item factors PCA" in alts and result["n"] >= 2  # the map and the curves decode as images

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from test_report import CHECKER, chromium, run_chromium  # noqa: F401 (chromium is a fixture)
+from test_report import chromium, rendered  # noqa: F401 (chromium is a fixture)
 
 import deepdojo
 from deepdojo.cli.main import main
@@ -96,12 +96,7 @@ def test_dense_report_renders_in_headless_chromium(which, titles, request, tmp_p
     for title in titles:
         assert title in page, title
     assert "could not be rendered" not in page and "Notes" not in page
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("<head>", "<head>" + CHECKER, 1))
-    dom = run_chromium(chromium, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
-    check = re.search(r'data-check="([^"]*)"', dom.stdout)
-    assert check, dom.stderr[-2000:]
-    result = json.loads(check.group(1).replace("&quot;", '"'))
+    result = rendered(chromium, page, tmp_path)
     assert result["errors"] == [] and result["bad"] == [], result
     alts = re.findall(r"alt='([^']*)'", page)
     assert "worst validation images" in alts

@@ -99,6 +99,16 @@ def run_chromium(browser, *args, timeout=90):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+def rendered(browser, page: str, tmp_path) -> dict:
+    """``page`` rendered in headless Chromium with :data:`CHECKER` injected: ``{"errors", "bad", "n"}`` it found."""
+    probe = tmp_path / "probe.html"  # a copy with the checker injected first thing in <head>
+    probe.write_text(page.replace("<head>", "<head>" + CHECKER, 1))
+    dom = run_chromium(browser, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
+    check = re.search(r'data-check="([^"]*)"', dom.stdout)
+    assert check, dom.stderr[-2000:]
+    return json.loads(check.group(1).replace("&quot;", '"'))
+
+
 def test_report_in_headless_chromium(run_dir, tmp_path, chromium):
     page = (run_dir / "report.html").read_text()
     probe = tmp_path / "probe.html"  # a copy with a checker injected first thing in <head>
