@@ -32,9 +32,18 @@ class EmbeddingNet(nn.Module):
         super().__init__()
         self.encoder, self.normalize = encoder, normalize
 
-    def layer_groups(self) -> list[nn.Module]:
+    def layer_groups(self) -> list:
+        """The encoder's own groups; else its body then its head (``.head`` or last Linear), input side first."""
         groups = getattr(self.encoder, "layer_groups", None)
-        return groups() if callable(groups) else [self.encoder]
+        if callable(groups):
+            return groups()
+        head = getattr(self.encoder, "head", None)
+        if not isinstance(head, nn.Module):
+            head = next((m for m in reversed(list(self.encoder.modules())) if isinstance(m, nn.Linear)), None)
+        if head is None:
+            return [self.encoder]
+        in_head = {id(p) for p in head.parameters()}
+        return [[p for p in self.encoder.parameters() if id(p) not in in_head], head]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, dim)
         z = self.encoder(x).flatten(1)
