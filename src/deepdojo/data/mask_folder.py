@@ -50,6 +50,32 @@ def read_classes(root: Path) -> list[str]:
     raise DataError("no classes.txt", where=str(root), fix="add classes.txt with one class name per line (line i = id i)")
 
 
+def write_mask_folder(dest: Path, classes, items) -> Path:
+    """Write ``dest/{images,masks}/<stem>.png`` and ``classes.txt`` from ``(stem, RGB PIL image, (H, W) uint8
+    class ids)`` items, once: built in ``dest.partial`` and renamed into place, ``.complete`` marking a finished one.
+
+    A converted download (pets trimaps, Penn-Fudan masks) is read by :func:`load_mask_folder` like a user's folder.
+    """
+    import shutil
+
+    from PIL import Image
+
+    if (dest / ".complete").exists():
+        return dest
+    tmp = dest.with_name(dest.name + ".partial")  # a stopped conversion leaves only this, redone next time
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "images").mkdir(parents=True)
+    (tmp / "masks").mkdir()
+    for stem, img, mask in items:
+        img.save(tmp / "images" / f"{stem}.png")
+        Image.fromarray(mask).save(tmp / "masks" / f"{stem}.png")
+    (tmp / "classes.txt").write_text("\n".join(classes) + "\n")
+    (tmp / ".complete").write_text("ok\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
 def load_mask_folder(root: str | Path, images: str = "images", masks: str = "masks", valid_pct: float = 0.2,
                      test_pct: float = 0.0, seed: int = 0, batch_size: int = 16, max_errors: int = 20) -> Data:
     """Images and masks as :class:`Data` for the segmentation task (checked first; see the module docstring)."""

@@ -18,13 +18,13 @@ Example (instance ids become one "person" class):
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from deepdojo.data.core import Data
+from deepdojo.data.mask_folder import write_mask_folder
 from deepdojo.errors import DataError
 
 CLASSES = ("background", "person")
@@ -50,22 +50,17 @@ def pennfudan_mask_folder(archive: Path, dest: Path, size: int) -> Path:
             if not stems:
                 raise DataError("no PNGImages/<stem>.png with a PedMasks/<stem>_mask.png in the zip", where=str(archive),
                                 fix="put the original PennFudanPed.zip there")
-            tmp = dest.with_name(dest.name + ".partial")
-            shutil.rmtree(tmp, ignore_errors=True)
-            (tmp / "images").mkdir(parents=True)
-            (tmp / "masks").mkdir()
-            for stem in stems:
-                img = Image.open(io.BytesIO(z.read(images[stem]))).convert("RGB").resize((size, size), Image.BILINEAR)
-                inst = Image.open(io.BytesIO(z.read(masks[stem]))).resize((size, size), Image.NEAREST)
-                img.save(tmp / "images" / f"{stem}.png")
-                Image.fromarray(person_mask(np.asarray(inst))).save(tmp / "masks" / f"{stem}.png")
+
+            def items():
+                for stem in stems:
+                    img = Image.open(io.BytesIO(z.read(images[stem]))).convert("RGB")
+                    img = img.resize((size, size), Image.BILINEAR)
+                    inst = Image.open(io.BytesIO(z.read(masks[stem]))).resize((size, size), Image.NEAREST)
+                    yield stem, img, person_mask(np.asarray(inst))
+
+            return write_mask_folder(dest, CLASSES, items())  # inside the with: the items read the open zip
     except zipfile.BadZipFile as e:
         raise DataError(f"not a readable zip: {e}", where=str(archive), fix="download it again") from None
-    (tmp / "classes.txt").write_text("\n".join(CLASSES) + "\n")
-    (tmp / ".complete").write_text("ok\n")
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
-    return dest
 
 
 def load_pennfudan(paths: list[Path], *, size: int | None = None, valid_pct: float = 0.2, seed: int = 0,

@@ -16,12 +16,12 @@ Example (a trimap's values become class ids):
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from deepdojo.data.core import Data
+from deepdojo.data.mask_folder import write_mask_folder
 from deepdojo.errors import DataError
 
 CLASSES = ("background", "pet", "border")
@@ -33,30 +33,24 @@ def pets_mask_folder(images_root: Path, annotations_root: Path, dest: Path, size
     from PIL import Image
 
     if (dest / ".complete").exists():
-        return dest
+        return dest  # converted before (write_mask_folder checks too; this skips the scan)
     images = {p.stem: p for p in images_root.rglob("*.jpg")}
     trimaps = {p.stem: p for p in annotations_root.rglob("trimaps/*.png") if not p.name.startswith("._")}
     stems = sorted(set(images) & set(trimaps))
     if not stems:
         raise DataError("no image has a trimap (expected images/<stem>.jpg and annotations/trimaps/<stem>.png)",
                         where=str(images_root.parent), fix="delete the downloaded archives and download again")
-    tmp = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
-    (tmp / "masks").mkdir()
-    for stem in stems:
-        img = Image.open(images[stem]).convert("RGB").resize((size, size), Image.BILINEAR)
-        tri = np.asarray(Image.open(trimaps[stem]).convert("L").resize((size, size), Image.NEAREST))
-        if tri.max() > 3:
-            raise DataError(f"trimap value {int(tri.max())} is not 1, 2 or 3", where=str(trimaps[stem]),
-                            fix="delete the downloaded archives and download again")
-        img.save(tmp / "images" / f"{stem}.png")
-        Image.fromarray(TRIMAP_TO_CLASS[tri]).save(tmp / "masks" / f"{stem}.png")
-    (tmp / "classes.txt").write_text("\n".join(CLASSES) + "\n")
-    (tmp / ".complete").write_text("ok\n")
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
-    return dest
+
+    def items():
+        for stem in stems:
+            img = Image.open(images[stem]).convert("RGB").resize((size, size), Image.BILINEAR)
+            tri = np.asarray(Image.open(trimaps[stem]).convert("L").resize((size, size), Image.NEAREST))
+            if tri.max() > 3:
+                raise DataError(f"trimap value {int(tri.max())} is not 1, 2 or 3", where=str(trimaps[stem]),
+                                fix="delete the downloaded archives and download again")
+            yield stem, img, TRIMAP_TO_CLASS[tri]
+
+    return write_mask_folder(dest, CLASSES, items())
 
 
 def load_pets(paths: list[Path], *, size: int | None = None, valid_pct: float = 0.2, seed: int = 0,
